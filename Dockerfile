@@ -1,0 +1,16 @@
+# The claimledger image: the same `claimledger` command line, against an external PostgreSQL.
+FROM python:3.11-slim
+
+RUN useradd --create-home --uid 10001 claimledger
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY api ./api
+COPY domain ./domain
+COPY projections ./projections
+COPY webhooks ./webhooks
+RUN pip install --no-cache-dir .
+
+USER claimledger
+EXPOSE 8000
+ENTRYPOINT ["claimledger"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

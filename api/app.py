@@ -1,0 +1,138 @@
+"""The one wiring point: ``create_app(settings)`` builds the HTTP application and its lifespan."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from litestar import Litestar, Router
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from api.auth import KeyStore, authorize
+from api.database import create_pool
+from api.deps import DEPENDENCIES
+from api.migrations import migrate
+from api.problems import EXCEPTION_HANDLERS
+from api.routes import claims, health, incidents, sources, stream, timeline, webhooks
+from api.settings import Settings
+from api.workers import background_workers
+from api.writer import Writer, open_ledger
+from projections.watcher import PositionWatcher
+from webhooks.delivery import new_client
+
+VERSION = "0.1.0"
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the API for ``settings``; its database must already be reachable."""
+    url = settings.require_database_url
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await migrate(url)
+        write_pool = await create_pool(url, size=4)
+        read_pool = (
+            await create_pool(settings.read_database_url, size=settings.read_pool_size)
+            if settings.read_database_url
+            else write_pool
+        )
+        ledger = await anyio.to_thread.run_sync(
+            lambda: open_ledger(
+                url,
+                pool_size=settings.write_pool_size,
+                clock_skew_seconds=settings.clock_skew_seconds,
+            )
+        )
+        watcher = PositionWatcher(
+            url, poll_seconds=settings.poll_seconds, settle_seconds=settings.settle_seconds
+        )
+        app.state.settings = settings
+        app.state.pool = write_pool
+        app.state.read_pool = read_pool
+        app.state.webhook_client = new_client(settings.delivery_options())
+        app.state.key_store = KeyStore(write_pool, cache_seconds=settings.key_cache_seconds)
+        app.state.writer = Writer(ledger, write_pool, threads=settings.write_pool_size)
+        app.state.watcher = watcher
+        try:
+            async with anyio.create_task_group() as group:
+                await group.start(watcher.run)
+                async with background_workers(settings, on_advance=watcher.advance) as workers:
+                    app.state.workers = workers
+                    yield
+                group.cancel_scope.cancel()
+        finally:
+            await app.state.webhook_client.aclose()
+            await anyio.to_thread.run_sync(ledger.close)
+            if read_pool is not write_pool:
+                await read_pool.close()
+            await write_pool.close()
+
+    v1 = Router(
+        "/v1",
+        route_handlers=[
+            sources.register_source,
+            sources.rate_source,
+            sources.list_sources,
+            sources.get_source,
+            incidents.open_incident,
+            incidents.revise_incident,
+            incidents.add_claim,
+            incidents.list_incidents,
+            incidents.get_incident,
+            incidents.incident_timeline,
+            claims.record_statement,
+            claims.record_statement_batch,
+            claims.withdraw_statement,
+            claims.give_verdict,
+            claims.get_claim,
+            claims.claim_history,
+            timeline.timeline,
+            stream.stream,
+            webhooks.create_webhook,
+            webhooks.list_webhooks,
+            webhooks.get_webhook,
+            webhooks.update_webhook,
+            webhooks.delete_webhook,
+            webhooks.list_deliveries,
+            webhooks.replay_webhook,
+            webhooks.test_webhook,
+        ],
+        guards=[authorize],
+        security=[{"bearer": []}],
+    )
+    return Litestar(
+        route_handlers=[health.health, health.ready, health.describe_problem, v1],
+        lifespan=[lifespan],
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=openapi_config(),
+        debug=False,
+    )
+
+
+def openapi_document() -> str:
+    """The OpenAPI document as committed in ``openapi/openapi.json``."""
+    app = create_app(Settings(database_url="postgresql://unused@localhost/unused"))
+    return json.dumps(app.openapi_schema.to_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="claimledger",
+        version=VERSION,
+        description=(
+            "An event-sourced ledger of contested reports: statements about claims, the derived "
+            "status of every claim with its reasons, timelines, and the record as known at any "
+            "past moment."
+        ),
+        path="/schema",
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", description="API key")
+            }
+        ),
+    )

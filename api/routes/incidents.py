@@ -1,0 +1,203 @@
+"""Incidents and the claims made about them: writing and reading them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Response, get, patch, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from api import presenters
+from api.auth import Role
+from api.deps import PrincipalDep, ViewDep, WriterDep
+from api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
+from api.read_schemas import Incident, IncidentPage, TimelinePage
+from api.reads import BadParameter, Cursor, Limit, decode_cursor, encode_cursor
+from api.routes.timeline import TIMELINE_FILTERS, TimelineFilterDep, timeline_page
+from api.schemas import ClaimCreate, IncidentCreate, IncidentRevision, Written
+from domain.errors import NotFound
+from domain.values import Status
+from projections import queries
+from projections.db import session
+
+
+@post(
+    "/incidents",
+    operation_id="openIncident",
+    summary="Open an incident",
+    tags=["incidents"],
+    responses=problem_responses(*WRITE_PROBLEMS),
+    opt={"role": Role.EDITOR},
+)
+async def open_incident(
+    data: JSONBody[IncidentCreate], writer: WriterDep, principal: PrincipalDep
+) -> Written:
+    """Open an incident: what happened, where and when, as far as it is known."""
+    receipt = await writer.run(
+        writer.ledger.open_incident, data.draft(), recorded_by=principal.key_id
+    )
+    return await writer.written(receipt)
+
+
+@patch(
+    "/incidents/{incident_id:uuid}",
+    operation_id="reviseIncident",
+    summary="Revise an incident",
+    tags=["incidents"],
+    responses=problem_responses(*WRITE_PROBLEMS, 404, 409),
+    opt={"role": Role.EDITOR},
+    status_code=201,
+)
+async def revise_incident(
+    incident_id: FromPath[UUID],
+    data: JSONBody[IncidentRevision],
+    writer: WriterDep,
+    principal: PrincipalDep,
+) -> Written:
+    """Change an incident's description; fields left out keep their value."""
+    receipt = await writer.run(
+        writer.ledger.revise_incident, incident_id, data.apply, recorded_by=principal.key_id
+    )
+    return await writer.written(receipt)
+
+
+@post(
+    "/incidents/{incident_id:uuid}/claims",
+    operation_id="addClaim",
+    summary="Add a claim to an incident",
+    tags=["claims"],
+    responses=problem_responses(*WRITE_PROBLEMS, 404),
+    opt={"role": Role.EDITOR},
+)
+async def add_claim(
+    incident_id: FromPath[UUID],
+    data: JSONBody[ClaimCreate],
+    writer: WriterDep,
+    principal: PrincipalDep,
+) -> Written:
+    """Add one checkable proposition about the incident. It starts `unverified`."""
+    receipt = await writer.run(
+        writer.ledger.add_claim, incident_id, text=data.text, recorded_by=principal.key_id
+    )
+    return await writer.written(receipt)
+
+
+StatusFilter = Annotated[
+    list[Status] | None,
+    QueryParameter(description="Incidents with at least one claim in any of these statuses"),
+]
+TagFilter = Annotated[
+    list[str] | None, QueryParameter(description="Incidents carrying every one of these tags")
+]
+CountryFilter = Annotated[
+    str | None, QueryParameter(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")
+]
+BboxFilter = Annotated[
+    str | None,
+    QueryParameter(
+        description="min_lon,min_lat,max_lon,max_lat: incidents placed inside this box",
+        examples=[],
+    ),
+]
+
+
+def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    if value is None:
+        return None
+    try:
+        min_lon, min_lat, max_lon, max_lat = (float(part) for part in value.split(","))
+    except ValueError:
+        raise BadParameter(
+            "bbox", "expected four numbers: min_lon,min_lat,max_lon,max_lat"
+        ) from None
+    if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
+        raise BadParameter("bbox", "the box must lie within -180..180, -90..90, min before max")
+    return (min_lon, min_lat, max_lon, max_lat)
+
+
+@get(
+    "/incidents",
+    operation_id="listIncidents",
+    summary="List incidents",
+    tags=["incidents"],
+    responses=problem_responses(*READ_PROBLEMS),
+    opt={"role": Role.READER},
+)
+async def list_incidents(
+    view: ViewDep,
+    status: StatusFilter = None,
+    tag: TagFilter = None,
+    country: CountryFilter = None,
+    bbox: BboxFilter = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Response[IncidentPage]:
+    """Incidents, newest first, with claim counts and a headline status (as known at `known_at`).
+
+    The headline is the first status any claim holds in the order contested, disputed,
+    refuted, confirmed, denied, claimed, retracted, unverified; `status_counts` has them all.
+    """
+    before = decode_cursor(cursor, "incidents", tuple[int])
+    filters = queries.IncidentFilter(
+        statuses=[s.value for s in status or ()],
+        tags=tag or (),
+        country=country,
+        bbox=parse_bbox(bbox),
+    )
+    rows = await queries.incidents(
+        view.db,
+        filters,
+        known_at=view.known_at,
+        before_position=before[0] if before else None,
+        limit=limit + 1,
+    )
+    page = [presenters.incident(row) for row in rows[:limit]]
+    next_cursor = encode_cursor("incidents", page[-1].position) if len(rows) > limit else None
+    return view.respond(IncidentPage(items=page, next_cursor=next_cursor))
+
+
+@get(
+    "/incidents/{incident_id:uuid}",
+    operation_id="getIncident",
+    summary="One incident with its claims",
+    tags=["incidents"],
+    responses=problem_responses(*READ_PROBLEMS, 404),
+    opt={"role": Role.READER},
+)
+async def get_incident(incident_id: FromPath[UUID], bitemporal: ViewDep) -> Response[Incident]:
+    """The incident and each of its claims with its status, as known at `known_at` and from
+    what was published before `published_before`."""
+    view = bitemporal
+    async with session(view.db) as db:
+        row = await queries.incident(db, incident_id, known_at=view.known_at)
+        if row is None:
+            raise NotFound("incident", incident_id)
+        claims = await queries.incident_claims(db, incident_id, view.moment)
+    return view.respond(presenters.incident(row, claims))
+
+
+@get(
+    "/incidents/{incident_id:uuid}/timeline",
+    operation_id="getIncidentTimeline",
+    summary="An incident's statements in order of publication",
+    tags=["timelines"],
+    responses=problem_responses(*READ_PROBLEMS, 404),
+    opt={"role": Role.READER},
+    dependencies=TIMELINE_FILTERS,
+)
+async def incident_timeline(
+    incident_id: FromPath[UUID],
+    bitemporal: ViewDep,
+    filters: TimelineFilterDep,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Response[TimelinePage]:
+    """Statements on the incident's claims, ordered by `published_at`, as known at `known_at`."""
+    view = bitemporal
+    async with session(view.db) as db:
+        if not await queries.incident_exists(db, incident_id, view.known_at):
+            raise NotFound("incident", incident_id)
+        in_one = replace(view, db=db)
+        return await timeline_page(in_one, replace(filters, incident_id=incident_id), cursor, limit)

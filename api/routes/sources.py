@@ -1,0 +1,111 @@
+"""Sources: registering them, rating their reliability, and reading them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Response, get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from api import presenters
+from api.auth import Role
+from api.deps import PrincipalDep, ViewDep, WriterDep
+from api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
+from api.read_schemas import Source, SourcePage
+from api.reads import Cursor, Limit, decode_cursor, encode_cursor
+from api.schemas import SourceCreate, SourceRatingCreate, Written
+from domain.errors import NotFound
+from domain.values import SourceKind
+from projections import queries
+
+
+@post(
+    "/sources",
+    operation_id="registerSource",
+    summary="Register a source",
+    tags=["sources"],
+    responses=problem_responses(*WRITE_PROBLEMS),
+    opt={"role": Role.EDITOR},
+)
+async def register_source(
+    data: JSONBody[SourceCreate], writer: WriterDep, principal: PrincipalDep
+) -> Written:
+    """Register who speaks: a name, a kind, an affiliation and channels. Reliability starts at F."""
+    receipt = await writer.run(
+        writer.ledger.register_source,
+        name=data.name,
+        kind=data.kind,
+        affiliation=data.affiliation,
+        channels=tuple(data.channels),
+        url=data.url,
+        recorded_by=principal.key_id,
+    )
+    return await writer.written(receipt)
+
+
+@post(
+    "/sources/{source_id:uuid}/ratings",
+    operation_id="rateSource",
+    summary="Rate a source's reliability",
+    tags=["sources"],
+    responses=problem_responses(*WRITE_PROBLEMS, 404, 409),
+    opt={"role": Role.ADMIN},
+)
+async def rate_source(
+    source_id: FromPath[UUID],
+    data: JSONBody[SourceRatingCreate],
+    writer: WriterDep,
+    principal: PrincipalDep,
+) -> Written:
+    """Grade a source A to F (Admiralty code) with a rationale."""
+    receipt = await writer.run(
+        writer.ledger.rate_source,
+        source_id,
+        reliability=data.reliability,
+        rationale=data.rationale,
+        recorded_by=principal.key_id,
+    )
+    return await writer.written(receipt)
+
+
+@get(
+    "/sources",
+    operation_id="listSources",
+    summary="List sources",
+    tags=["sources"],
+    responses=problem_responses(*READ_PROBLEMS),
+    opt={"role": Role.READER},
+)
+async def list_sources(
+    view: ViewDep,
+    kind: Annotated[SourceKind | None, QueryParameter(description="Only this kind")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Response[SourcePage]:
+    """Sources by name, with their reliability grade (as it was at `known_at`, if given)."""
+    after = decode_cursor(cursor, "sources", tuple[str, UUID])
+    rows = await queries.sources(
+        view.db, known_at=view.known_at, kind=kind, after=after, limit=limit + 1
+    )
+    page = [presenters.source(row) for row in rows[:limit]]
+    next_cursor = (
+        encode_cursor("sources", page[-1].name, page[-1].id) if len(rows) > limit else None
+    )
+    return view.respond(SourcePage(items=page, next_cursor=next_cursor))
+
+
+@get(
+    "/sources/{source_id:uuid}",
+    operation_id="getSource",
+    summary="One source",
+    tags=["sources"],
+    responses=problem_responses(*READ_PROBLEMS, 404),
+    opt={"role": Role.READER},
+)
+async def get_source(source_id: FromPath[UUID], view: ViewDep) -> Response[Source]:
+    """A source and its reliability grade (as it was at `known_at`, if given)."""
+    row = await queries.source(view.db, source_id, known_at=view.known_at)
+    if row is None:
+        raise NotFound("source", source_id)
+    return view.respond(presenters.source(row))

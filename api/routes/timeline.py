@@ -1,0 +1,88 @@
+"""Timelines: statements in order of publication, across incidents or within one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Response, get
+from litestar.di import NamedDependency, Provide
+from litestar.params import QueryParameter
+
+from api import presenters
+from api.auth import Role
+from api.deps import ViewDep
+from api.problems import READ_PROBLEMS, problem_responses
+from api.read_schemas import TimelinePage
+from api.reads import BadParameter, Cursor, Limit, View, decode_cursor, encode_cursor, parse_instant
+from domain.values import Stance
+from projections import queries
+
+
+def provide_timeline_filter(
+    claim_id: Annotated[UUID | None, QueryParameter(description="Only this claim")] = None,
+    source_id: Annotated[UUID | None, QueryParameter(description="Only this source")] = None,
+    stance: Annotated[list[Stance] | None, QueryParameter(description="Only these stances")] = None,
+    published_after: Annotated[
+        str | None, QueryParameter(description="Only statements published at or after this")
+    ] = None,
+    withdrawn: Annotated[
+        bool, QueryParameter(description="Include withdrawn statements (marked `withdrawn_at`)")
+    ] = True,
+) -> queries.TimelineFilter:
+    """The filters both timelines take."""
+    return queries.TimelineFilter(
+        claim_id=claim_id,
+        source_id=source_id,
+        stances=[s.value for s in stance or ()],
+        published_after=parse_instant("published_after", published_after),
+        include_withdrawn=withdrawn,
+    )
+
+
+TimelineFilterDep = NamedDependency[queries.TimelineFilter]
+TIMELINE_FILTERS = {"filters": Provide(provide_timeline_filter, sync_to_thread=False)}
+
+
+async def timeline_page(
+    view: View, filters: queries.TimelineFilter, cursor: str | None, limit: int
+) -> Response[TimelinePage]:
+    after = decode_cursor(cursor, "timeline", tuple[datetime, int])
+    if (
+        filters.published_after is not None
+        and view.moment.published_before is not None
+        and filters.published_after >= view.moment.published_before
+    ):
+        raise BadParameter("published_after", "must be before published_before")
+    rows = await queries.timeline(view.db, filters, view.moment, after=after, limit=limit + 1)
+    page = [presenters.timeline_item(row) for row in rows[:limit]]
+    next_cursor = (
+        encode_cursor("timeline", page[-1].published_at, page[-1].position)
+        if len(rows) > limit
+        else None
+    )
+    return view.respond(TimelinePage(items=page, next_cursor=next_cursor))
+
+
+@get(
+    "/timeline",
+    operation_id="getTimeline",
+    summary="Statements across incidents in order of publication",
+    tags=["timelines"],
+    responses=problem_responses(*READ_PROBLEMS),
+    opt={"role": Role.READER},
+    dependencies=TIMELINE_FILTERS,
+)
+async def timeline(
+    bitemporal: ViewDep,
+    filters: TimelineFilterDep,
+    incident_id: Annotated[UUID | None, QueryParameter(description="Only this incident")] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Response[TimelinePage]:
+    """Every statement, ordered by `published_at`, as known at `known_at`, with filters."""
+    if incident_id is not None:
+        filters = replace(filters, incident_id=incident_id)
+    return await timeline_page(bitemporal, filters, cursor, limit)

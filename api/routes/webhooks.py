@@ -1,0 +1,227 @@
+"""Webhook subscriptions (admin only): subscribe, inspect, change, replay, test, unsubscribe."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+from litestar import Response, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody
+
+from api.auth import Role
+from api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
+from api.reads import Cursor, Limit, decode_cursor, encode_cursor
+from api.settings import Settings
+from api.webhook_schemas import (
+    Delivery,
+    DeliveryPage,
+    Replay,
+    ReplayCreate,
+    Webhook,
+    WebhookCreate,
+    WebhookPage,
+    WebhookUpdate,
+)
+from domain.errors import InvalidInput, NotFound
+from webhooks import endpoints
+from webhooks.delivery import Message, attempt
+from webhooks.guard import check_url
+
+ADMIN = {"role": Role.ADMIN}
+TAGS = ["webhooks"]
+
+
+def _checked(url: str) -> str:
+    try:
+        check_url(url)
+    except ValueError as error:
+        raise InvalidInput(str(error), field="url") from None
+    return url
+
+
+@post(
+    "/webhooks",
+    operation_id="createWebhook",
+    summary="Subscribe an endpoint to events",
+    tags=TAGS,
+    responses=problem_responses(*WRITE_PROBLEMS),
+    opt=ADMIN,
+)
+async def create_webhook(data: JSONBody[WebhookCreate], state: State) -> Webhook:
+    """Deliveries start with events after this moment (replay reaches back). The `secret`
+    (`whsec_…`) is shown here only: verify deliveries with it per Standard Webhooks."""
+    row, secret = await endpoints.create(
+        state.pool,
+        endpoints.Subscription(
+            url=_checked(data.url),
+            event_types=[str(t) for t in data.event_types],
+            description=data.description,
+            incident_ids=data.incident_ids,
+        ),
+    )
+    return Webhook.of(row, secret)
+
+
+@get(
+    "/webhooks",
+    operation_id="listWebhooks",
+    summary="List webhook subscriptions",
+    tags=TAGS,
+    responses=problem_responses(*READ_PROBLEMS),
+    opt=ADMIN,
+)
+async def list_webhooks(state: State, cursor: Cursor = None, limit: Limit = 50) -> WebhookPage:
+    """Subscriptions in order of creation (secrets are never shown again)."""
+    after = decode_cursor(cursor, "webhooks", tuple[datetime])
+    rows = await endpoints.listing(state.pool, after=after[0] if after else None, limit=limit + 1)
+    items = [Webhook.of(row) for row in rows[:limit]]
+    next_cursor = encode_cursor("webhooks", items[-1].created_at) if len(rows) > limit else None
+    return WebhookPage(items=items, next_cursor=next_cursor)
+
+
+async def _found(state: State, webhook_id: UUID) -> dict[str, object]:
+    row = await endpoints.get(state.pool, webhook_id)
+    if row is None:
+        raise NotFound("webhook", webhook_id)
+    return row
+
+
+@get(
+    "/webhooks/{webhook_id:uuid}",
+    operation_id="getWebhook",
+    summary="One webhook subscription",
+    tags=TAGS,
+    responses=problem_responses(*READ_PROBLEMS, 404),
+    opt=ADMIN,
+)
+async def get_webhook(webhook_id: FromPath[UUID], state: State) -> Webhook:
+    """The subscription and its delivery state: how far it has got, pending attempts."""
+    return Webhook.of(await _found(state, webhook_id))
+
+
+@patch(
+    "/webhooks/{webhook_id:uuid}",
+    operation_id="updateWebhook",
+    summary="Change a webhook subscription",
+    tags=TAGS,
+    responses=problem_responses(*WRITE_PROBLEMS, 404),
+    opt=ADMIN,
+)
+async def update_webhook(
+    webhook_id: FromPath[UUID], data: JSONBody[WebhookUpdate], state: State
+) -> Webhook:
+    """Change the URL, event types, incidents or description; `enabled: true` re-enables a
+    disabled endpoint; `rotate_secret: true` answers a new secret (shown once)."""
+    changes = data.changes()
+    if "url" in changes:
+        _checked(changes["url"])
+    settings: Settings = state.settings
+    updated = await endpoints.update(
+        state.pool,
+        webhook_id,
+        changes,
+        rotate=data.rotate_secret,
+        overlap=timedelta(seconds=settings.webhook_secret_overlap_seconds),
+    )
+    if updated is None:
+        raise NotFound("webhook", webhook_id)
+    row, secret = updated
+    return Webhook.of(row, secret)
+
+
+@delete(
+    "/webhooks/{webhook_id:uuid}",
+    operation_id="deleteWebhook",
+    summary="Unsubscribe",
+    tags=TAGS,
+    responses=problem_responses(401, 403, 404),
+    opt=ADMIN,
+)
+async def delete_webhook(webhook_id: FromPath[UUID], state: State) -> None:
+    """Remove the subscription and its delivery log."""
+    if not await endpoints.delete(state.pool, webhook_id):
+        raise NotFound("webhook", webhook_id)
+
+
+@get(
+    "/webhooks/{webhook_id:uuid}/deliveries",
+    operation_id="listWebhookDeliveries",
+    summary="Delivery attempts, newest first",
+    tags=TAGS,
+    responses=problem_responses(*READ_PROBLEMS, 404),
+    opt=ADMIN,
+)
+async def list_deliveries(
+    webhook_id: FromPath[UUID], state: State, cursor: Cursor = None, limit: Limit = 50
+) -> DeliveryPage:
+    """Every attempt: when, the answer's status code, latency, and the error or refusal."""
+    await _found(state, webhook_id)
+    before = decode_cursor(cursor, "deliveries", tuple[int])
+    rows = await endpoints.deliveries(
+        state.pool, webhook_id, before=before[0] if before else None, limit=limit + 1
+    )
+    items = [Delivery(**{k: v for k, v in row.items() if k != "id"}) for row in rows[:limit]]
+    next_cursor = encode_cursor("deliveries", rows[limit - 1]["id"]) if len(rows) > limit else None
+    return DeliveryPage(items=items, next_cursor=next_cursor)
+
+
+@post(
+    "/webhooks/{webhook_id:uuid}/replay",
+    operation_id="replayWebhook",
+    summary="Send everything again from a position",
+    tags=TAGS,
+    responses=problem_responses(*WRITE_PROBLEMS, 404),
+    opt=ADMIN,
+    status_code=202,
+)
+async def replay_webhook(
+    webhook_id: FromPath[UUID], data: JSONBody[ReplayCreate], state: State
+) -> Replay:
+    """Messages from `from_position` on are delivered again, in order, with the same
+    `webhook-id`s as the first time."""
+    count = await endpoints.replay(state.pool, webhook_id, data.from_position)
+    if count is None:
+        raise NotFound("webhook", webhook_id)
+    workers = state.workers
+    if workers.dispatcher is not None:
+        workers.dispatcher.wake()
+    return Replay(id=webhook_id, from_position=data.from_position, messages=count)
+
+
+@post(
+    "/webhooks/{webhook_id:uuid}/test",
+    operation_id="testWebhook",
+    summary="Send a test message now",
+    tags=TAGS,
+    responses=problem_responses(401, 403, 404),
+    opt=ADMIN,
+    status_code=200,
+)
+async def test_webhook(webhook_id: FromPath[UUID], state: State) -> Response[Delivery]:
+    """Sign and send a `webhook.test` message right away; answers how the attempt went."""
+    target = await endpoints.secrets_of(state.pool, webhook_id)
+    if target is None:
+        raise NotFound("webhook", webhook_id)
+    url, secrets = target
+    settings: Settings = state.settings
+    message = Message(
+        id=f"msg_test_{uuid4().hex}",
+        type="webhook.test",
+        timestamp=datetime.now(UTC),
+        data={"webhook": str(webhook_id), "message": "a test message from claimledger"},
+    )
+    result = await attempt(state.webhook_client, settings.delivery_options(), url, message, secrets)
+    await endpoints.log(state.pool, webhook_id, message.id, message.type, None, None, 1, result)
+    delivery = Delivery(
+        webhook_id=message.id,
+        type=message.type,
+        position=None,
+        attempt=1,
+        attempted_at=result.attempted_at,
+        outcome=result.outcome,
+        status_code=result.status_code,
+        latency_ms=result.latency_ms,
+        error=result.error,
+    )
+    return Response(delivery, status_code=200)

@@ -1,0 +1,113 @@
+"""One settings object, read from the environment once; tests build their own."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+
+import platformdirs
+
+from webhooks.delivery import DeliveryOptions
+from webhooks.dispatcher import DispatchOptions
+
+DEFAULT_RETRY_SCHEDULE = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
+def default_data_dir() -> Path:
+    return platformdirs.user_data_path("claimledger") / "pgdata"
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "y", "on")
+
+
+def _schedule(value: str | None) -> tuple[float, ...]:
+    if not value:
+        return DEFAULT_RETRY_SCHEDULE
+    return tuple(float(part) for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable. ``database_url`` is None until the embedded server is started."""
+
+    database_url: str | None = None
+    read_database_url: str | None = None
+    data_dir: Path = field(default_factory=default_data_dir)
+    public_read: bool = True
+    webhook_allow_private: bool = False
+    webhook_retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
+    # Roles run by `serve`: any of "api", "projector", "dispatcher".
+    roles: frozenset[str] = frozenset({"api", "projector", "dispatcher"})
+    max_body_bytes: int = 1024 * 1024
+    # Connections for the event store's writers; the thread limiter is sized to match.
+    write_pool_size: int = 8
+    read_pool_size: int = 10
+    clock_skew_seconds: float = 300.0
+    # How long a key lookup is trusted before the database is asked again.
+    key_cache_seconds: float = 5.0
+    min_position_wait_seconds: float = 5.0
+    # Answers as known before (the projector's last catch-up minus this) are final: no write
+    # takes longer than this between being stamped and being committed.
+    settle_seconds: float = 60.0
+    projector_batch_size: int = 500
+    # How often workers look for work when no NOTIFY has woken them.
+    poll_seconds: float = 0.5
+    # An endpoint failing for longer than this is disabled.
+    webhook_disable_after_seconds: float = 5 * 24 * 3600.0
+    webhook_workers: int = 4
+    webhook_connect_timeout: float = 5.0
+    webhook_read_timeout: float = 10.0
+    # After a secret rotation the old secret keeps signing (beside the new one) this long.
+    webhook_secret_overlap_seconds: float = 24 * 3600.0
+    # A dispatcher that dies mid-delivery holds its endpoint this long at most.
+    webhook_lease_seconds: float = 60.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        data_dir = env.get("CLAIMLEDGER_DATA_DIR")
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            read_database_url=env.get("DATABASE_READ_URL") or None,
+            data_dir=Path(data_dir) if data_dir else default_data_dir(),
+            public_read=_flag(env.get("CLAIMLEDGER_PUBLIC_READ"), True),
+            webhook_allow_private=_flag(env.get("CLAIMLEDGER_WEBHOOK_ALLOW_PRIVATE"), False),
+            webhook_retry_schedule=_schedule(env.get("CLAIMLEDGER_WEBHOOK_RETRY_SCHEDULE")),
+            webhook_disable_after_seconds=float(
+                env.get("CLAIMLEDGER_WEBHOOK_DISABLE_AFTER_SECONDS") or 5 * 24 * 3600
+            ),
+            webhook_lease_seconds=float(env.get("CLAIMLEDGER_WEBHOOK_LEASE_SECONDS") or 60),
+        )
+
+    def with_database(self, url: str) -> Settings:
+        return replace(self, database_url=url)
+
+    @property
+    def require_database_url(self) -> str:
+        if self.database_url is None:
+            msg = "no database: set DATABASE_URL or start the embedded server first"
+            raise RuntimeError(msg)
+        return self.database_url
+
+    def delivery_options(self) -> DeliveryOptions:
+        return DeliveryOptions(
+            allow_private=self.webhook_allow_private,
+            connect_timeout=self.webhook_connect_timeout,
+            read_timeout=self.webhook_read_timeout,
+        )
+
+    def dispatch_options(self) -> DispatchOptions:
+        return DispatchOptions(
+            retry_schedule=self.webhook_retry_schedule,
+            disable_after=timedelta(seconds=self.webhook_disable_after_seconds),
+            delivery=self.delivery_options(),
+            workers=self.webhook_workers,
+            lease_seconds=self.webhook_lease_seconds,
+            poll_seconds=self.poll_seconds,
+        )

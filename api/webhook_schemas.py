@@ -1,0 +1,126 @@
+"""Bodies of the webhook subscription API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta, Struct
+
+from api.schemas import Strict
+
+
+class EventType(StrEnum):
+    CLAIM_STATUS_CHANGED = "claim.status_changed"
+    CLAIM_VERDICT_CHANGED = "claim.verdict_changed"
+    STATEMENT_RECORDED = "statement.recorded"
+    STATEMENT_WITHDRAWN = "statement.withdrawn"
+    INCIDENT_OPENED = "incident.opened"
+
+
+WebhookUrl = Annotated[str, Meta(min_length=8, max_length=2048, pattern=r"^https?://[^\s]+$")]
+EventTypes = Annotated[list[EventType], Meta(min_length=1, max_length=5)]
+IncidentIds = Annotated[list[UUID], Meta(min_length=1, max_length=1000)]
+Description = Annotated[str, Meta(max_length=500)]
+
+
+class WebhookCreate(Strict):
+    url: WebhookUrl
+    event_types: EventTypes
+    description: Description | None = None
+    incident_ids: IncidentIds | None = None
+
+
+class WebhookUpdate(Strict):
+    """Fields to change; ``rotate_secret`` makes a new secret (the old one signs for a day)."""
+
+    url: WebhookUrl | msgspec.UnsetType = msgspec.UNSET
+    event_types: EventTypes | msgspec.UnsetType = msgspec.UNSET
+    description: Description | msgspec.UnsetType | None = msgspec.UNSET
+    incident_ids: IncidentIds | msgspec.UnsetType | None = msgspec.UNSET
+    enabled: bool | msgspec.UnsetType = msgspec.UNSET
+    rotate_secret: bool = False
+
+    def changes(self) -> dict[str, Any]:
+        changed: dict[str, Any] = {}
+        for name in ("url", "description", "event_types", "incident_ids", "enabled"):
+            value = getattr(self, name)
+            if value is not msgspec.UNSET:
+                changed[name] = [str(v) for v in value] if name == "event_types" else value
+        return changed
+
+
+class Webhook(Struct, kw_only=True):
+    id: UUID
+    url: str
+    description: str | None
+    event_types: list[EventType]
+    incident_ids: list[UUID] | None
+    enabled: bool
+    disabled_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    delivered_through: int
+    pending_attempts: int
+    next_attempt_at: datetime
+    failing_since: datetime | None
+    previous_secret_until: datetime | None
+    # Shown once: when the webhook is created and when its secret is rotated.
+    secret: str | None = None
+
+    @classmethod
+    def of(cls, row: dict[str, Any], secret: str | None = None) -> Webhook:
+        return cls(
+            id=row["id"],
+            url=row["url"],
+            description=row["description"],
+            event_types=[EventType(t) for t in row["event_types"]],
+            incident_ids=row["incident_ids"],
+            enabled=row["enabled"],
+            disabled_reason=row["disabled_reason"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            delivered_through=row["cursor_position"],
+            pending_attempts=row["attempt"],
+            next_attempt_at=row["next_attempt_at"],
+            failing_since=row["failing_since"],
+            previous_secret_until=row["previous_secret_until"],
+            secret=secret,
+        )
+
+
+class WebhookPage(Struct, kw_only=True):
+    items: list[Webhook]
+    next_cursor: str | None
+
+
+class Delivery(Struct, kw_only=True):
+    """One attempt to deliver a message."""
+
+    webhook_id: str
+    type: str
+    position: int | None
+    attempt: int
+    attempted_at: datetime
+    outcome: str
+    status_code: int | None
+    latency_ms: float | None
+    error: str | None
+
+
+class DeliveryPage(Struct, kw_only=True):
+    items: list[Delivery]
+    next_cursor: str | None
+
+
+class ReplayCreate(Strict):
+    from_position: Annotated[int, Meta(ge=1)]
+
+
+class Replay(Struct, kw_only=True):
+    id: UUID
+    from_position: int
+    messages: int

@@ -1,0 +1,60 @@
+"""The background workers a process runs besides (or instead of) the HTTP API."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+
+from api.settings import Settings
+from projections.projector import Projector
+from webhooks.dispatcher import Dispatcher
+
+
+@dataclass
+class Workers:
+    projector: Projector | None = None
+    dispatcher: Dispatcher | None = None
+
+
+@asynccontextmanager
+async def background_workers(
+    settings: Settings, *, on_advance: Callable[[int], None] | None = None
+) -> AsyncIterator[Workers]:
+    """Start the workers ``settings.roles`` names; stop them when the block ends."""
+    url = settings.require_database_url
+    workers = Workers()
+    if "dispatcher" in settings.roles:
+        workers.dispatcher = Dispatcher(url, settings.dispatch_options())
+
+    def advanced(position: int) -> None:
+        # In one process the dispatcher hears of new feed entries without waiting for NOTIFY.
+        if on_advance is not None:
+            on_advance(position)
+        if workers.dispatcher is not None:
+            workers.dispatcher.wake()
+
+    async with anyio.create_task_group() as group:
+        if "projector" in settings.roles:
+            workers.projector = Projector(
+                url,
+                batch_size=settings.projector_batch_size,
+                poll_seconds=settings.poll_seconds,
+                on_advance=advanced,
+            )
+            await group.start(workers.projector.run)
+        if workers.dispatcher is not None:
+            await group.start(workers.dispatcher.run)
+        yield workers
+        group.cancel_scope.cancel()
+
+
+async def run_until_signalled(settings: Settings) -> None:
+    """Run only the workers (no HTTP) until SIGTERM or SIGINT."""
+    async with background_workers(settings):
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for _ in signals:
+                return

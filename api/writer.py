@@ -1,0 +1,119 @@
+"""The bridge from async handlers to the synchronous ledger application.
+
+Commands run in worker threads behind a limiter sized to the event store's connection pool, so no
+thread ever waits for a connection while holding a slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+from typing import Any, TypeVar
+from uuid import UUID
+
+import anyio
+from anyio import CapacityLimiter
+from eventsourcing.utils import get_topic
+
+from api.database import Pool, event_store_env
+from api.schemas import Written
+from domain.application import EVENT_SCHEMA, EVENT_TABLE, Ledger, Receipt, StatementRequest
+from domain.claim import ClaimAdded
+from domain.source import SourceRegistered
+from domain.statement import statement_id_for
+
+T = TypeVar("T")
+CLAIM_ADDED = get_topic(ClaimAdded)
+SOURCE_REGISTERED = get_topic(SourceRegistered)
+
+
+def open_ledger(url: str, *, pool_size: int, clock_skew_seconds: float) -> Ledger:
+    return Ledger(
+        event_store_env(url, pool_size=pool_size),
+        clock_skew=timedelta(seconds=clock_skew_seconds),
+    )
+
+
+class Writer:
+    """Runs ledger commands off the event loop and completes their receipts."""
+
+    def __init__(self, ledger: Ledger, pool: Pool, *, threads: int) -> None:
+        self.ledger = ledger
+        self._pool = pool
+        self._limiter = CapacityLimiter(threads)
+
+    async def run(self, command: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await anyio.to_thread.run_sync(
+            partial(command, *args, **kwargs), limiter=self._limiter
+        )
+
+    async def written(self, receipt: Receipt) -> Written:
+        return Written(
+            id=receipt.id, position=await self.position(receipt), recorded_at=receipt.recorded_at
+        )
+
+    async def position(self, receipt: Receipt) -> int:
+        """The position of a receipt; a replayed write looks up the one its first attempt got."""
+        if receipt.position is not None:
+            return receipt.position
+        return await self.position_of(receipt.id)
+
+    async def warm(self, claim_ids: set[UUID], source_ids: set[UUID]) -> None:
+        """Tell the ledger which of these ids exist, in one query instead of one per id."""
+        if not claim_ids and not source_ids:
+            return
+        rows = await self._pool.fetch(
+            "SELECT originator_id, topic,"  # noqa: S608
+            " (convert_from(state, 'UTF8')::jsonb ->> 'incident_id')::uuid AS incident_id"
+            f" FROM {EVENT_SCHEMA}.{EVENT_TABLE}"
+            " WHERE originator_id = ANY($1::uuid[]) AND originator_version = 1",
+            list(claim_ids | source_ids),
+        )
+        self.ledger.remember(
+            claims={
+                r["originator_id"]: r["incident_id"] for r in rows if r["topic"] == CLAIM_ADDED
+            },
+            sources={r["originator_id"] for r in rows if r["topic"] == SOURCE_REGISTERED},
+        )
+
+    async def unrecorded(self, requests: list[StatementRequest]) -> set[UUID]:
+        """The ids of keyed statements not in the store yet, found in one query."""
+        ids = {
+            statement_id_for(r.idempotency_key) for r in requests if r.idempotency_key is not None
+        }
+        if not ids:
+            return set()
+        found = await self._pool.fetch(
+            f"SELECT originator_id FROM {EVENT_SCHEMA}.{EVENT_TABLE}"  # noqa: S608
+            " WHERE originator_id = ANY($1::uuid[]) AND originator_version = 1",
+            list(ids),
+        )
+        return ids - {row["originator_id"] for row in found}
+
+    async def record_statements(
+        self, requests: list[StatementRequest], *, recorded_by: UUID
+    ) -> list[Receipt]:
+        """Record a batch, with the lookups it needs made first, each in one query."""
+        await self.warm(
+            {r.claim_id for r in requests},
+            {r.draft.source_id for r in requests}
+            | {r.draft.via_source_id for r in requests if r.draft.via_source_id},
+        )
+        unrecorded = await self.unrecorded(requests)
+        return await self.run(
+            self.ledger.record_statements, requests, recorded_by=recorded_by, unrecorded=unrecorded
+        )
+
+    async def written_all(self, receipts: list[Receipt]) -> list[Written]:
+        return [await self.written(receipt) for receipt in receipts]
+
+    async def position_of(self, aggregate_id: UUID, version: int = 1) -> int:
+        position = await self._pool.fetchval(
+            f"SELECT notification_id FROM {EVENT_SCHEMA}.{EVENT_TABLE}"  # noqa: S608
+            " WHERE originator_id = $1 AND originator_version = $2",
+            aggregate_id,
+            version,
+        )
+        assert isinstance(position, int)
+        return position

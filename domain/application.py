@@ -1,0 +1,375 @@
+"""The ledger application: every command that appends events, on the eventsourcing library.
+
+It is synchronous (the library is); the HTTP adapter calls it from worker threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.utils import Environment, EnvType
+
+from domain.claim import Claim
+from domain.errors import (
+    Conflict,
+    IdempotencyConflict,
+    InvalidInput,
+    NotFound,
+    UnknownReference,
+)
+from domain.incident import Incident, IncidentDraft
+from domain.source import Source
+from domain.statement import Statement, StatementDraft, statement_id_for
+from domain.values import Reliability, SourceKind, Verdict
+
+EVENT_SCHEMA = "es"
+EVENT_TABLE = "claimledger_events"
+
+A = TypeVar("A", bound=Aggregate)
+
+# An update that loses a race re-reads the aggregate and tries again, this many times.
+_UPDATE_ATTEMPTS = 5
+_KNOWN_IDS_MAX = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What a write answers: the id written, its position in the ledger and when it was recorded.
+
+    ``position`` is None for a replayed idempotent request: the adapter looks the original up.
+    """
+
+    id: UUID
+    recorded_at: datetime
+    position: int | None
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StatementRequest:
+    """One statement to record, with what makes its recording idempotent."""
+
+    claim_id: UUID
+    draft: StatementDraft
+    idempotency_key: str | None = None
+    fingerprint: str | None = None
+
+
+class Ledger(Application[UUID]):
+    """The write side of claimledger."""
+
+    name = "ClaimLedger"
+    env: ClassVar[dict[str, str]] = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_SCHEMA": EVENT_SCHEMA,
+        # Tables are created by our own migration step, never implicitly.
+        "CREATE_TABLE": "n",
+        "MAPPER_TOPIC": "domain.codec:MsgspecMapper",
+    }
+
+    def __init__(
+        self, env: EnvType | None = None, *, clock_skew: timedelta = timedelta(minutes=5)
+    ) -> None:
+        super().__init__(env)
+        self.clock_skew = clock_skew
+        # Aggregates are never deleted, so an id once seen stays valid: cache what we learn.
+        self._claim_incident: dict[UUID, UUID] = {}
+        self._known_sources: set[UUID] = set()
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Configure from the given settings only; the process environment is read elsewhere."""
+        merged = dict(type(self).env)
+        merged.update(env or {})
+        return Environment(name, merged)
+
+    def has(self, aggregate_id: UUID) -> bool:
+        return aggregate_id in self.repository
+
+    def remember(self, *, claims: dict[UUID, UUID], sources: set[UUID]) -> None:
+        """Learn ids that exist (claim to incident, sources) from a faster lookup than ours."""
+        for claim_id, incident_id in claims.items():
+            self._remember_claim(claim_id, incident_id)
+        self._known_sources.update(sources)
+
+    def create(self, aggregates: list[Source | Incident | Claim]) -> list[Receipt]:
+        """Save new sources, incidents and claims in one transaction: all of them or none."""
+        incidents = {a.id for a in aggregates if isinstance(a, Incident)}
+        for index, aggregate in enumerate(aggregates):
+            if isinstance(aggregate, Claim) and aggregate.incident_id not in incidents:
+                if self._find(Incident, aggregate.incident_id) is None:
+                    raise UnknownReference(
+                        "incident", aggregate.incident_id, field=f"[{index}].incident_id"
+                    )
+                incidents.add(aggregate.incident_id)
+        try:
+            receipts = _receipts(self.save(*aggregates))
+        except IntegrityError as error:
+            raise Conflict("an id in this batch exists already") from error
+        for aggregate in aggregates:
+            if isinstance(aggregate, Claim):
+                self._remember_claim(aggregate.id, aggregate.incident_id)
+            elif isinstance(aggregate, Source):
+                self._known_sources.add(aggregate.id)
+        return receipts
+
+    # -- sources --------------------------------------------------------------------------------
+
+    def register_source(
+        self,
+        *,
+        name: str,
+        kind: SourceKind,
+        affiliation: str | None,
+        channels: tuple[str, ...],
+        url: str | None,
+        recorded_by: UUID,
+        source_id: UUID | None = None,
+    ) -> Receipt:
+        source = Source.register(
+            name=name,
+            kind=kind,
+            affiliation=affiliation,
+            channels=channels,
+            url=url,
+            recorded_by=recorded_by,
+            source_id=source_id,
+        )
+        receipt = self._save_new(source)
+        self._known_sources.add(source.id)
+        return receipt
+
+    def rate_source(
+        self, source_id: UUID, *, reliability: Reliability, rationale: str | None, recorded_by: UUID
+    ) -> Receipt:
+        return self._update(
+            Source,
+            source_id,
+            lambda s: s.rate(reliability=reliability, rationale=rationale, recorded_by=recorded_by),
+        )
+
+    # -- incidents and claims -------------------------------------------------------------------
+
+    def open_incident(
+        self, draft: IncidentDraft, *, recorded_by: UUID, incident_id: UUID | None = None
+    ) -> Receipt:
+        incident = Incident.open(draft, recorded_by=recorded_by, incident_id=incident_id)
+        return self._save_new(incident)
+
+    def revise_incident(
+        self,
+        incident_id: UUID,
+        revise: Callable[[IncidentDraft], IncidentDraft],
+        *,
+        recorded_by: UUID,
+    ) -> Receipt:
+        return self._update(
+            Incident,
+            incident_id,
+            lambda i: i.revise(revise(i.draft), recorded_by=recorded_by),
+        )
+
+    def add_claim(
+        self, incident_id: UUID, *, text: str, recorded_by: UUID, claim_id: UUID | None = None
+    ) -> Receipt:
+        self._get(Incident, incident_id)
+        claim = Claim.add(
+            incident_id=incident_id, text=text, recorded_by=recorded_by, claim_id=claim_id
+        )
+        receipt = self._save_new(claim)
+        self._remember_claim(claim.id, incident_id)
+        return receipt
+
+    def give_verdict(
+        self, claim_id: UUID, *, verdict: Verdict, rationale: str | None, recorded_by: UUID
+    ) -> Receipt:
+        return self._update(
+            Claim,
+            claim_id,
+            lambda c: c.give_verdict(verdict=verdict, rationale=rationale, recorded_by=recorded_by),
+        )
+
+    # -- statements -----------------------------------------------------------------------------
+
+    def record_statement(self, request: StatementRequest, *, recorded_by: UUID) -> Receipt:
+        if request.idempotency_key is not None:
+            statement_id = statement_id_for(request.idempotency_key)
+            existing = self._find(Statement, statement_id)
+            if existing is not None:
+                return _replay(existing, request)
+        statement = self._new_statement(request, recorded_by=recorded_by)
+        try:
+            return self._save_new(statement)
+        except IntegrityError:
+            # Two requests with one Idempotency-Key raced; the other one won.
+            if request.idempotency_key is None:
+                raise
+            return _replay(self._get(Statement, statement.id), request)
+
+    def record_statements(
+        self,
+        requests: list[StatementRequest],
+        *,
+        recorded_by: UUID,
+        unrecorded: AbstractSet[UUID] = frozenset(),
+    ) -> list[Receipt]:
+        """Record many statements in one transaction: all of them or none.
+
+        Requests whose Idempotency-Key was recorded before answer as replays and are not written
+        again; an IntegrityError (a key recorded concurrently) fails the whole batch.
+        ``unrecorded`` names statement ids a caller has found absent in one query, so they are
+        not looked up one by one.
+        """
+        receipts: list[Receipt | None] = []
+        new: list[Statement] = []
+        for index, request in enumerate(requests):
+            try:
+                if request.idempotency_key is not None:
+                    statement_id = statement_id_for(request.idempotency_key)
+                    existing = (
+                        None if statement_id in unrecorded else self._find(Statement, statement_id)
+                    )
+                    if existing is not None:
+                        receipts.append(_replay(existing, request))
+                        continue
+                new.append(self._new_statement(request, recorded_by=recorded_by))
+            except UnknownReference as error:
+                error.field = f"statements[{index}].{error.field}"
+                raise
+            except NotFound as error:
+                raise UnknownReference(
+                    error.kind, error.entity_id, field=f"statements[{index}].claim_id"
+                ) from error
+            except (IdempotencyConflict, InvalidInput) as error:
+                error.field = f"statements[{index}].{error.field}"
+                raise
+            receipts.append(None)
+        try:
+            recorded = iter(_receipts(self.save(*new)) if new else [])
+        except IntegrityError as error:
+            raise Conflict(
+                "a statement of this batch was recorded concurrently; retry the batch"
+            ) from error
+        return [r if r is not None else next(recorded) for r in receipts]
+
+    def withdraw_statements(
+        self, withdrawals: list[tuple[UUID, str]], *, recorded_by: UUID
+    ) -> list[Receipt]:
+        """Withdraw several statements in one transaction: all of them or none."""
+        statements = []
+        for statement_id, reason in withdrawals:
+            statement = self._get(Statement, statement_id)
+            statement.withdraw(reason=reason, recorded_by=recorded_by)
+            statements.append(statement)
+        try:
+            return _receipts(self.save(*statements))
+        except IntegrityError as error:
+            raise Conflict("a statement of this batch changed concurrently") from error
+
+    def withdraw_statement(self, statement_id: UUID, *, reason: str, recorded_by: UUID) -> Receipt:
+        return self._update(
+            Statement, statement_id, lambda s: s.withdraw(reason=reason, recorded_by=recorded_by)
+        )
+
+    def _new_statement(self, request: StatementRequest, *, recorded_by: UUID) -> Statement:
+        draft = request.draft
+        draft.check(now=datetime.now(UTC), clock_skew=self.clock_skew)
+        incident_id = self._incident_of_claim(request.claim_id)
+        self._require_source(draft.source_id, field="source_id")
+        if draft.via_source_id is not None:
+            self._require_source(draft.via_source_id, field="via_source_id")
+        return Statement.record(
+            claim_id=request.claim_id,
+            incident_id=incident_id,
+            draft=draft,
+            recorded_by=recorded_by,
+            statement_id=(
+                None
+                if request.idempotency_key is None
+                else statement_id_for(request.idempotency_key)
+            ),
+            fingerprint=request.fingerprint,
+        )
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _incident_of_claim(self, claim_id: UUID) -> UUID:
+        incident_id = self._claim_incident.get(claim_id)
+        if incident_id is None:
+            incident_id = self._get(Claim, claim_id).incident_id
+            self._remember_claim(claim_id, incident_id)
+        return incident_id
+
+    def _remember_claim(self, claim_id: UUID, incident_id: UUID) -> None:
+        if len(self._claim_incident) >= _KNOWN_IDS_MAX:
+            self._claim_incident.clear()
+        self._claim_incident[claim_id] = incident_id
+
+    def _require_source(self, source_id: UUID, *, field: str) -> None:
+        if source_id in self._known_sources:
+            return
+        if self._find(Source, source_id) is None:
+            raise UnknownReference("source", source_id, field=field)
+        if len(self._known_sources) >= _KNOWN_IDS_MAX:
+            self._known_sources.clear()
+        self._known_sources.add(source_id)
+
+    def _find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, cls) else None
+
+    def _get(self, cls: type[A], aggregate_id: UUID) -> A:
+        aggregate = self._find(cls, aggregate_id)
+        if aggregate is None:
+            raise NotFound(cls.__name__.lower(), aggregate_id)
+        return aggregate
+
+    def _save_new(self, aggregate: Aggregate) -> Receipt:
+        (receipt,) = _receipts(self.save(aggregate))
+        return receipt
+
+    def _update(self, cls: type[A], aggregate_id: UUID, change: Callable[[A], None]) -> Receipt:
+        for _ in range(_UPDATE_ATTEMPTS):
+            aggregate = self._get(cls, aggregate_id)
+            change(aggregate)
+            try:
+                recordings = self.save(aggregate)
+            except IntegrityError:
+                continue
+            return _receipts(recordings)[-1]
+        raise Conflict(f"{cls.__name__.lower()} {aggregate_id} is changing too fast; try again")
+
+
+def _receipts(recordings: list[Recording[UUID]]) -> list[Receipt]:
+    return [
+        Receipt(
+            id=r.domain_event.originator_id,
+            recorded_at=_timestamp(r.domain_event),
+            position=r.notification.id,
+        )
+        for r in recordings
+    ]
+
+
+def _timestamp(event: Any) -> datetime:
+    timestamp: datetime = event.timestamp
+    return timestamp
+
+
+def _replay(existing: Statement, request: StatementRequest) -> Receipt:
+    if existing.fingerprint != request.fingerprint or existing.claim_id != request.claim_id:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was used before for a different request",
+            field="Idempotency-Key",
+        )
+    return Receipt(id=existing.id, recorded_at=existing.created_on, position=None, replayed=True)

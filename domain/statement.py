@@ -1,0 +1,118 @@
+"""A statement: a source taking a stance on a claim at a moment, and its withdrawal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import AlreadyWithdrawn, InvalidInput
+from domain.values import Evidence, Stance
+
+# Ids of statements recorded with an Idempotency-Key live in their own namespace, so a retry of the
+# same key finds the aggregate the first attempt created.
+IDEMPOTENT_STATEMENTS = UUID("6b0f3c0e-54d4-5a3e-9a0e-7c1a2f0d9e41")
+
+
+def statement_id_for(idempotency_key: str) -> UUID:
+    return uuid5(IDEMPOTENT_STATEMENTS, idempotency_key)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementDraft:
+    """A statement as a client sends it, before the ledger records it."""
+
+    source_id: UUID
+    stance: Stance
+    published_at: datetime
+    quote: str | None = None
+    language: str | None = None
+    url: str | None = None
+    channel: str | None = None
+    via_source_id: UUID | None = None
+    evidence: tuple[Evidence, ...] = ()
+    credibility: int | None = None
+
+    def check(self, *, now: datetime, clock_skew: timedelta) -> None:
+        if self.published_at > now + clock_skew:
+            raise InvalidInput(
+                f"published_at {self.published_at.isoformat()} is in the future",
+                field="published_at",
+            )
+        if self.via_source_id is not None and self.via_source_id == self.source_id:
+            raise InvalidInput("a source cannot relay itself", field="via_source_id")
+
+
+class Statement(Aggregate):
+    if TYPE_CHECKING:
+        claim_id: UUID
+        incident_id: UUID
+        draft: StatementDraft
+        fingerprint: str | None
+        withdrawn: bool
+
+    @classmethod
+    def record(
+        cls,
+        *,
+        claim_id: UUID,
+        incident_id: UUID,
+        draft: StatementDraft,
+        recorded_by: UUID,
+        statement_id: UUID | None = None,
+        fingerprint: str | None = None,
+    ) -> Statement:
+        fields = {name: getattr(draft, name) for name in StatementDraft.__dataclass_fields__}
+        return cls._create(
+            StatementRecorded,
+            id=statement_id,
+            claim_id=claim_id,
+            incident_id=incident_id,
+            recorded_by=recorded_by,
+            fingerprint=fingerprint,
+            **fields,
+        )
+
+    def withdraw(self, *, reason: str, recorded_by: UUID) -> None:
+        if self.withdrawn:
+            raise AlreadyWithdrawn(f"statement {self.id} was already withdrawn")
+        self.trigger_event(StatementWithdrawn, reason=reason, recorded_by=recorded_by)
+
+
+class StatementRecorded(Aggregate.Created):
+    claim_id: UUID
+    incident_id: UUID
+    source_id: UUID
+    stance: Stance
+    published_at: datetime
+    quote: str | None
+    language: str | None
+    url: str | None
+    channel: str | None
+    via_source_id: UUID | None
+    evidence: tuple[Evidence, ...]
+    credibility: int | None
+    recorded_by: UUID
+    # A digest of the request that created the statement, so a reused Idempotency-Key with a
+    # different request can be told apart from a retry.
+    fingerprint: str | None
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.claim_id = self.claim_id
+        aggregate.incident_id = self.incident_id
+        aggregate.draft = StatementDraft(
+            **{name: getattr(self, name) for name in StatementDraft.__dataclass_fields__}
+        )
+        aggregate.fingerprint = self.fingerprint
+        aggregate.withdrawn = False
+
+
+class StatementWithdrawn(Aggregate.Event):
+    reason: str
+    recorded_by: UUID
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.withdrawn = True

@@ -1,0 +1,97 @@
+"""asyncpg connections as we use them: UTC sessions without JIT, jsonb as msgspec JSON."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import anyio
+import asyncpg
+import msgspec
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    Connection: TypeAlias = asyncpg.Connection[Any]
+    Pool: TypeAlias = asyncpg.Pool[Any]
+    # Any of them serves a query; a read that makes several uses one connection for all.
+    Db: TypeAlias = Connection | Pool | PoolConnectionProxy[Any]
+else:  # the classes are generic only in their stubs
+    Connection = asyncpg.Connection
+    Pool = asyncpg.Pool
+    Db = Any
+
+
+# What a lost or refused connection raises; workers reconnect on these.
+CONNECTION_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+_JSONB_VERSION = b"\x01"
+
+
+def _encode_jsonb(value: Any) -> bytes:
+    return _JSONB_VERSION + _encode(value)
+
+
+def _decode_jsonb(data: bytes) -> Any:
+    return _decode(data[1:])
+
+
+# Every session: UTC, and no JIT. Our queries are short index lookups, for which PostgreSQL's JIT
+# compilation (tens of milliseconds once the tables are analysed) costs far more than it saves.
+SESSION_SETTINGS = {"timezone": "UTC", "jit": "off"}
+
+
+async def init_connection(connection: Connection) -> None:
+    """Every connection we open decodes and encodes jsonb with msgspec."""
+    await connection.set_type_codec(
+        "jsonb",
+        schema="pg_catalog",
+        encoder=_encode_jsonb,
+        decoder=_decode_jsonb,
+        format="binary",
+    )
+
+
+@asynccontextmanager
+async def session(db: Db) -> AsyncIterator[Db]:
+    """One connection for several queries: taken from a pool, or the connection given."""
+    if isinstance(db, asyncpg.Pool):
+        async with db.acquire() as connection:
+            yield connection
+    else:
+        yield db
+
+
+async def close(connection: Connection) -> None:
+    """Close even while being cancelled; a connection that will not close is cut."""
+    with anyio.CancelScope(shield=True), anyio.move_on_after(2):
+        await connection.close()
+    if not connection.is_closed():
+        connection.terminate()
+
+
+async def connect(url: str) -> Connection:
+    connection: Connection = await asyncpg.connect(url, server_settings=SESSION_SETTINGS)
+    await init_connection(connection)
+    return connection
+
+
+async def _keep_session(connection: Connection) -> None:
+    """Pooled connections never change session state, so there is nothing to reset."""
+
+
+async def create_pool(url: str, *, size: int) -> Pool:
+    pool = await asyncpg.create_pool(
+        url,
+        min_size=min(2, size),
+        max_size=size,
+        command_timeout=60,
+        init=init_connection,
+        reset=_keep_session,
+        server_settings=SESSION_SETTINGS,
+    )
+    assert pool is not None
+    return pool

@@ -1,0 +1,272 @@
+"""A claim's status over time, derived from its statements with the domain's one status rule.
+
+Pure: the projector feeds it what the views hold and writes back what it answers; the as-of reads
+use the same facts filtered by time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from itertools import groupby, pairwise
+from uuid import UUID
+
+from domain.status import UNVERIFIED, DerivedStatus, StanceRecord, decide, derive_status, explain
+from domain.values import Stance, Status
+
+# An incident's headline is the first of these that any of its claims holds: contention and
+# verification first, then one-sided claims.
+HEADLINE_ORDER = (
+    "contested",
+    "disputed",
+    "refuted",
+    "confirmed",
+    "denied",
+    "claimed",
+    "retracted",
+    "unverified",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementFact:
+    """A statement as the views know it, with both of its moments on the recorded-time axis."""
+
+    id: UUID
+    source_id: UUID
+    source_name: str
+    stance: Stance
+    published_at: datetime
+    recorded_at: datetime
+    position: int
+    withdrawn_at: datetime | None = None
+    withdrawal_position: int | None = None
+    evidence_kinds: tuple[str, ...] = ()
+
+    def record(self) -> StanceRecord:
+        """The rule's input for this statement as the ledger knows it now."""
+        return StanceRecord(
+            self.id,
+            self.source_id,
+            self.source_name,
+            self.stance,
+            self.published_at,
+            self.position,
+            self.withdrawn_at is not None,
+            self.evidence_kinds,
+        )
+
+    def in_view(
+        self, *, known_at: datetime | None = None, published_before: datetime | None = None
+    ) -> StanceRecord | None:
+        """The rule's input for this statement as seen from a moment, or None when unseen."""
+        if known_at is not None and self.recorded_at > known_at:
+            return None
+        if published_before is not None and self.published_at >= published_before:
+            return None
+        withdrawn = self.withdrawn_at is not None and (
+            known_at is None or self.withdrawn_at <= known_at
+        )
+        return StanceRecord(
+            statement_id=self.id,
+            source_id=self.source_id,
+            source_name=self.source_name,
+            stance=self.stance,
+            published_at=self.published_at,
+            position=self.position,
+            withdrawn=withdrawn,
+            evidence_kinds=self.evidence_kinds,
+        )
+
+
+def status_seen(
+    facts: Iterable[StatementFact],
+    *,
+    known_at: datetime | None = None,
+    published_before: datetime | None = None,
+) -> DerivedStatus:
+    """A claim's status as known at ``known_at``, from what was published before the other."""
+    records = (f.in_view(known_at=known_at, published_before=published_before) for f in facts)
+    return derive_status(r for r in records if r is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """The status a claim had from ``recorded_from`` until ``recorded_to`` (None: still)."""
+
+    seq: int
+    status: DerivedStatus
+    statement_id: UUID | None
+    recorded_from: datetime
+    recorded_to: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Moment:
+    at: datetime
+    position: int
+    statement_id: UUID
+
+
+def _moments(facts: Iterable[StatementFact]) -> list[_Moment]:
+    """Every moment a claim's view changed: each statement recorded, each withdrawal."""
+    moments = []
+    for f in facts:
+        moments.append(_Moment(f.recorded_at, f.position, f.id))
+        if f.withdrawn_at is not None:
+            moments.append(_Moment(f.withdrawn_at, f.withdrawal_position or f.position, f.id))
+    return moments
+
+
+def _extend(
+    intervals: list[Interval], facts: Iterable[StatementFact], moments: list[_Moment]
+) -> list[Interval]:
+    """Apply ``moments`` (all later than the intervals' start) to the intervals, in time order.
+
+    Moments that share a timestamp are applied together, so no interval is empty.
+    """
+    facts = list(facts)
+    moments = sorted(moments, key=lambda m: (m.at, m.position))
+    for at, group in groupby(moments, key=lambda m: m.at):
+        last_moment = list(group)[-1]
+        derived = status_seen(facts, known_at=at)
+        if derived.status == intervals[-1].status.status:
+            continue
+        intervals[-1] = replace(intervals[-1], recorded_to=at)
+        intervals.append(
+            Interval(intervals[-1].seq + 1, derived, last_moment.statement_id, at, None)
+        )
+    return intervals
+
+
+def history(claim_recorded_at: datetime, facts: Iterable[StatementFact]) -> list[Interval]:
+    """The claim's status intervals over recorded time.
+
+    Built from every statement sorted by when it was recorded (or withdrawn), not by position:
+    concurrent writers may take positions in the opposite order of their timestamps.
+    """
+    by_id = {f.id: f for f in facts}
+    start = [Interval(0, UNVERIFIED, None, claim_recorded_at, None)]
+    return _extend(start, by_id.values(), _moments(by_id.values()))
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryChange:
+    """What a batch does to a claim's stored intervals."""
+
+    # True: delete every stored interval and write ``intervals``; False: close ``closed`` (if
+    # any) and append ``intervals``.
+    rewrite: bool
+    intervals: list[Interval]
+    closed: Interval | None = None
+
+    @property
+    def current(self) -> Interval | None:
+        return self.intervals[-1] if self.intervals else self.closed
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """The claim's status right after one event of the batch."""
+
+    at: datetime
+    statement_id: UUID
+    status: Status
+    deciding: list[StanceRecord]
+
+
+class ClaimState:
+    """A claim while the projector applies a batch: it tells which event changed the status,
+    and how the claim's history changes.
+
+    The status is decided again after every event (that is what tells a change apart); the
+    history's intervals reuse those decisions when the batch's events happened in the order of
+    their positions, after everything known before, which is all but always. Otherwise the
+    history is derived again from every statement.
+    """
+
+    def __init__(
+        self,
+        claim_id: UUID,
+        incident_id: UUID,
+        recorded_at: datetime,
+        facts: Iterable[StatementFact] = (),
+        *,
+        status: Status = Status.UNVERIFIED,
+        last: Interval | None = None,
+    ) -> None:
+        self.claim_id = claim_id
+        self.incident_id = incident_id
+        self.recorded_at = recorded_at
+        self.facts: dict[UUID, StatementFact] = {f.id: f for f in facts}
+        self._records = {f.id: f.record() for f in self.facts.values()}
+        self._status = status
+        # The status before this batch; None for a claim new in it.
+        self.initial: Status | None = None if last is None else status
+        self._deciding: list[StanceRecord] = []
+        self._derived: DerivedStatus | None = None
+        # The stored interval that is open now; None for a claim new in this batch.
+        self.last = last
+        self._known_until = max((m.at for m in _moments(self.facts.values())), default=recorded_at)
+        self._steps: list[_Step] = []
+
+    @property
+    def decided(self) -> Status:
+        return self._status
+
+    @property
+    def status(self) -> DerivedStatus:
+        """The status after the events applied so far, with its reasons."""
+        if self._derived is None:
+            self._derived = explain(self._status, self._deciding)
+        return self._derived
+
+    def record(self, fact: StatementFact) -> DerivedStatus | None:
+        """Add a statement; the new status when it changed, else None."""
+        self.facts[fact.id] = fact
+        self._records[fact.id] = fact.record()
+        return self._decide(fact.recorded_at, fact.id)
+
+    def withdraw(self, statement_id: UUID, at: datetime, position: int) -> DerivedStatus | None:
+        fact = replace(self.facts[statement_id], withdrawn_at=at, withdrawal_position=position)
+        self.facts[statement_id] = fact
+        self._records[statement_id] = fact.record()
+        return self._decide(at, statement_id)
+
+    def _decide(self, at: datetime, statement_id: UUID) -> DerivedStatus | None:
+        status, deciding = decide(self._records.values())
+        changed = status != self._status
+        self._status, self._deciding, self._derived = status, deciding, None
+        self._steps.append(_Step(at, statement_id, status, deciding))
+        return self.status if changed else None
+
+    def history_change(self) -> HistoryChange:
+        """The intervals to write for what this batch changed."""
+        times = [step.at for step in self._steps]
+        in_order = all(a < b for a, b in pairwise([self._known_until, *times]))
+        if not in_order:
+            return HistoryChange(
+                rewrite=True, intervals=history(self.recorded_at, self.facts.values())
+            )
+        fresh = self.last is None
+        start = self.last or Interval(0, UNVERIFIED, None, self.recorded_at, None)
+        intervals = [start]
+        for step in self._steps:
+            if step.status == intervals[-1].status.status:
+                continue
+            intervals[-1] = replace(intervals[-1], recorded_to=step.at)
+            intervals.append(
+                Interval(
+                    intervals[-1].seq + 1,
+                    explain(step.status, step.deciding),
+                    step.statement_id,
+                    step.at,
+                    None,
+                )
+            )
+        if fresh:
+            return HistoryChange(rewrite=False, intervals=intervals)
+        if len(intervals) == 1:
+            return HistoryChange(rewrite=False, intervals=[])
+        return HistoryChange(rewrite=False, intervals=intervals[1:], closed=intervals[0])

@@ -1,0 +1,202 @@
+"""The view tables the projector writes and the API reads, in schema ``views``.
+
+Every table here is derived from the event store and can be dropped and rebuilt from position 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+VIEWS = "views"
+
+VIEW_TABLES = """
+CREATE SCHEMA IF NOT EXISTS views;
+
+-- How far the projector has applied the event store, and when it last found nothing new.
+CREATE TABLE IF NOT EXISTS views.tracking (
+    projection text PRIMARY KEY,
+    position bigint NOT NULL DEFAULT 0,
+    caught_up_at timestamptz,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO views.tracking (projection) VALUES ('views') ON CONFLICT DO NOTHING;
+
+CREATE TABLE IF NOT EXISTS views.sources (
+    id uuid PRIMARY KEY,
+    name text NOT NULL,
+    kind text NOT NULL,
+    affiliation text,
+    channels text[] NOT NULL DEFAULT '{}',
+    url text,
+    reliability text NOT NULL DEFAULT 'F',
+    recorded_at timestamptz NOT NULL,
+    position bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sources_position ON views.sources (position);
+
+CREATE TABLE IF NOT EXISTS views.source_ratings (
+    source_id uuid NOT NULL,
+    position bigint NOT NULL,
+    reliability text NOT NULL,
+    rationale text,
+    recorded_at timestamptz NOT NULL,
+    recorded_by uuid,
+    PRIMARY KEY (source_id, position)
+);
+
+CREATE TABLE IF NOT EXISTS views.incidents (
+    id uuid PRIMARY KEY,
+    title text NOT NULL,
+    summary text,
+    place jsonb,
+    country text,
+    lat double precision,
+    lon double precision,
+    occurred_from timestamptz,
+    occurred_to timestamptz,
+    occurred_precision text,
+    tags text[] NOT NULL DEFAULT '{}',
+    recorded_at timestamptz NOT NULL,
+    revised_at timestamptz,
+    position bigint NOT NULL,
+    claim_count integer NOT NULL DEFAULT 0,
+    headline_status text NOT NULL DEFAULT 'unverified',
+    status_counts jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS incidents_position ON views.incidents (position);
+CREATE INDEX IF NOT EXISTS incidents_country ON views.incidents (country, position);
+CREATE INDEX IF NOT EXISTS incidents_tags ON views.incidents USING gin (tags);
+CREATE INDEX IF NOT EXISTS incidents_status ON views.incidents (headline_status, position);
+
+-- Each description an incident had, so reads as known at T show the one current then.
+CREATE TABLE IF NOT EXISTS views.incident_revisions (
+    incident_id uuid NOT NULL,
+    position bigint NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    title text NOT NULL,
+    summary text,
+    place jsonb,
+    country text,
+    lat double precision,
+    lon double precision,
+    occurred_from timestamptz,
+    occurred_to timestamptz,
+    occurred_precision text,
+    tags text[] NOT NULL DEFAULT '{}',
+    PRIMARY KEY (incident_id, position)
+);
+
+CREATE TABLE IF NOT EXISTS views.claims (
+    id uuid PRIMARY KEY,
+    incident_id uuid NOT NULL,
+    text text NOT NULL,
+    recorded_at timestamptz NOT NULL,
+    position bigint NOT NULL,
+    status text NOT NULL DEFAULT 'unverified',
+    reason text NOT NULL,
+    deciding_statement_ids uuid[] NOT NULL DEFAULT '{}',
+    status_since timestamptz NOT NULL,
+    verdict text,
+    verdict_rationale text,
+    verdict_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS claims_incident ON views.claims (incident_id, position);
+
+CREATE TABLE IF NOT EXISTS views.claim_verdicts (
+    claim_id uuid NOT NULL,
+    position bigint NOT NULL,
+    verdict text NOT NULL,
+    rationale text,
+    recorded_at timestamptz NOT NULL,
+    recorded_by uuid,
+    PRIMARY KEY (claim_id, position)
+);
+
+CREATE TABLE IF NOT EXISTS views.statements (
+    id uuid PRIMARY KEY,
+    claim_id uuid NOT NULL,
+    incident_id uuid NOT NULL,
+    source_id uuid NOT NULL,
+    stance text NOT NULL,
+    published_at timestamptz NOT NULL,
+    quote text,
+    language text,
+    url text,
+    channel text,
+    via_source_id uuid,
+    evidence jsonb NOT NULL DEFAULT '[]',
+    credibility smallint,
+    recorded_at timestamptz NOT NULL,
+    recorded_by uuid,
+    position bigint NOT NULL,
+    withdrawn_at timestamptz,
+    withdrawal_reason text,
+    withdrawal_position bigint
+);
+CREATE INDEX IF NOT EXISTS statements_claim ON views.statements (claim_id);
+CREATE INDEX IF NOT EXISTS statements_incident_timeline
+    ON views.statements (incident_id, published_at, position);
+CREATE INDEX IF NOT EXISTS statements_timeline ON views.statements (published_at, position);
+CREATE INDEX IF NOT EXISTS statements_source ON views.statements (source_id, published_at);
+
+-- A claim's status over recorded time: one row per interval, [recorded_from, recorded_to).
+CREATE TABLE IF NOT EXISTS views.claim_history (
+    claim_id uuid NOT NULL,
+    seq integer NOT NULL,
+    incident_id uuid NOT NULL,
+    status text NOT NULL,
+    reason text NOT NULL,
+    deciding_statement_ids uuid[] NOT NULL DEFAULT '{}',
+    statement_id uuid,
+    recorded_from timestamptz NOT NULL,
+    recorded_to timestamptz,
+    PRIMARY KEY (claim_id, seq)
+);
+CREATE INDEX IF NOT EXISTS claim_history_status
+    ON views.claim_history (status, recorded_from) INCLUDE (incident_id, recorded_to);
+CREATE INDEX IF NOT EXISTS claim_history_incident ON views.claim_history (incident_id);
+
+-- What changed, event by event, written with the view change that caused it: the source of the
+-- live stream and of webhook deliveries. (position, seq) orders it; seq > 0 when one event
+-- caused several announcements.
+CREATE TABLE IF NOT EXISTS views.feed (
+    position bigint NOT NULL,
+    seq smallint NOT NULL,
+    type text NOT NULL,
+    incident_id uuid,
+    recorded_at timestamptz NOT NULL,
+    payload jsonb NOT NULL,
+    PRIMARY KEY (position, seq)
+);
+CREATE INDEX IF NOT EXISTS feed_type ON views.feed (type, position);
+"""
+
+# The incident filters ask which claims of an incident held a status at a moment: answered from
+# the index alone.
+HISTORY_BY_INCIDENT = """
+CREATE INDEX IF NOT EXISTS claim_history_incident_status
+    ON views.claim_history (incident_id, status, recorded_from) INCLUDE (recorded_to);
+DROP INDEX IF EXISTS views.claim_history_incident;
+"""
+
+MIGRATIONS: Sequence[tuple[str, str]] = (
+    ("0101_views", VIEW_TABLES),
+    ("0102_history_by_incident", HISTORY_BY_INCIDENT),
+)
+
+# A feed cursor at (position, LAST_SEQ) is past every entry of that position.
+LAST_SEQ = 32767
+
+# Tables emptied by a rebuild, in an order that respects nothing but readability (no foreign
+# keys between views).
+REBUILT_TABLES = (
+    "views.sources",
+    "views.source_ratings",
+    "views.incidents",
+    "views.incident_revisions",
+    "views.claims",
+    "views.claim_verdicts",
+    "views.statements",
+    "views.claim_history",
+    "views.feed",
+)

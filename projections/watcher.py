@@ -1,0 +1,99 @@
+"""How far the projector has got, as the API sees it: for ``min_position`` waits and headers."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import anyio
+from anyio.abc import TaskStatus
+
+from projections.db import CONNECTION_ERRORS, close, connect
+from projections.projector import PROJECTED_CHANNEL, PROJECTION
+
+log = logging.getLogger("claimledger.watcher")
+
+
+class PositionWatcher:
+    """Follows the projector's position by NOTIFY, by polling, or by being told in-process."""
+
+    def __init__(
+        self, url: str, *, poll_seconds: float = 0.5, settle_seconds: float = 60.0
+    ) -> None:
+        self.url = url
+        self.poll_seconds = poll_seconds
+        self.settle = timedelta(seconds=settle_seconds)
+        self.position = 0
+        self.caught_up_at: datetime | None = None
+        self._waiters: list[tuple[int, anyio.Event]] = []
+
+    @property
+    def horizon(self) -> datetime | None:
+        """Answers about moments before this can no longer change."""
+        if self.caught_up_at is None:
+            return None
+        return self.caught_up_at - self.settle
+
+    def advance(self, position: int) -> None:
+        self.position = position
+        still_waiting = []
+        for needed, event in self._waiters:
+            if needed <= position:
+                event.set()
+            else:
+                still_waiting.append((needed, event))
+        self._waiters = still_waiting
+
+    async def wait_for(self, position: int, within: float) -> bool:
+        """Whether the projector has passed ``position`` within ``within`` seconds."""
+        if self.position >= position:
+            return True
+        waiter = (position, anyio.Event())
+        self._waiters.append(waiter)
+        try:
+            with anyio.move_on_after(within):
+                await waiter[1].wait()
+        finally:
+            # A waiter that gave up must not stay behind until the position comes.
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+        return self.position >= position
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        while True:
+            try:
+                await self._follow()
+            except CONNECTION_ERRORS as error:
+                log.warning("position watcher reconnecting after %s", error)
+            await anyio.sleep(1.0)
+
+    async def _follow(self) -> None:
+        connection = await connect(self.url)
+        try:
+            wake = anyio.Event()
+
+            def notified(_c: Any, _pid: int, _channel: str, payload: object) -> None:
+                self.advance(int(str(payload)))
+                wake.set()
+
+            await connection.add_listener(PROJECTED_CHANNEL, notified)
+            await self._poll(connection)
+            while True:
+                with anyio.move_on_after(self.poll_seconds):
+                    await wake.wait()
+                wake = anyio.Event()
+                await self._poll(connection)
+        finally:
+            await close(connection)
+
+    async def _poll(self, connection: Any) -> None:
+        row = await connection.fetchrow(
+            "SELECT position, caught_up_at FROM views.tracking WHERE projection = $1",
+            PROJECTION,
+            timeout=5,
+        )
+        if row is not None:
+            self.caught_up_at = row["caught_up_at"]
+            self.advance(row["position"])

@@ -1,0 +1,172 @@
+"""Shared fixtures: a real PostgreSQL, a fresh database per test, the app and its keys.
+
+The server is ``DATABASE_URL`` when set, else an embedded one started for this run. Every test run
+makes its own databases and drops them afterwards; a missing server is an error, never a skip.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from api.app import create_app
+from api.auth import KeyStore, Role
+from api.database import create_pool
+from api.embedded import embedded_postgres
+from api.migrations import migrate
+from api.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
+            item.add_marker(pytest.mark.anyio)
+
+
+def with_database(url: str, dbname: str) -> str:
+    params = conninfo_to_dict(url)
+    params["dbname"] = dbname
+    return make_conninfo("", **params)
+
+
+def as_url(conninfo: str) -> str:
+    """asyncpg wants a URL; psycopg's conninfo is turned back into one."""
+    params = conninfo_to_dict(conninfo)
+    host = str(params.get("host") or "localhost")
+    user = params.get("user") or "postgres"
+    password = params.get("password") or ""
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    dbname = params.get("dbname") or "postgres"
+    if host.startswith("/"):
+        return f"postgresql://{auth}/{dbname}?host={host}&port={params.get('port') or 5432}"
+    return f"postgresql://{auth}{host}:{params.get('port') or 5432}/{dbname}"
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The PostgreSQL server this run uses."""
+    configured = os.environ.get("DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    with ExitStack() as stack:
+        data_dir: Path = tmp_path_factory.mktemp("pg") / "data"
+        yield stack.enter_context(embedded_postgres(data_dir))
+
+
+@dataclass
+class Databases:
+    """Makes fresh, migrated databases from one template, and drops them all at the end."""
+
+    server_url: str
+    run_id: str
+    template: str | None = None
+    count: int = 0
+
+    async def admin(self) -> asyncpg.Connection[Any]:
+        return await asyncpg.connect(as_url(with_database(self.server_url, "postgres")))
+
+    async def fresh(self) -> str:
+        connection = await self.admin()
+        try:
+            if self.template is None:
+                self.template = f"claimledger_test_{self.run_id}_tpl"
+                await connection.execute(f'CREATE DATABASE "{self.template}"')
+                await migrate(as_url(with_database(self.server_url, self.template)))
+            self.count += 1
+            name = f"claimledger_test_{self.run_id}_{self.count}"
+            await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        finally:
+            await connection.close()
+        return as_url(with_database(self.server_url, name))
+
+    async def drop_all(self) -> None:
+        connection = await self.admin()
+        try:
+            names = await connection.fetch(
+                "SELECT datname FROM pg_database WHERE datname LIKE $1",
+                f"claimledger_test_{self.run_id}_%",
+            )
+            for row in names:
+                await connection.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+
+@pytest.fixture(scope="session")
+async def databases(server_url: str) -> AsyncIterator[Databases]:
+    registry = Databases(server_url=server_url, run_id=secrets.token_hex(4))
+    try:
+        yield registry
+    finally:
+        await registry.drop_all()
+
+
+@pytest.fixture
+async def database_url(databases: Databases) -> str:
+    """A fresh, migrated database for this test alone."""
+    return await databases.fresh()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path / "unused-embedded",
+        webhook_allow_private=True,
+        webhook_retry_schedule=(0.0, 0.05, 0.1, 0.2),
+        key_cache_seconds=0.0,
+    )
+
+
+@dataclass(frozen=True)
+class Keys:
+    reader: str
+    editor: str
+    admin: str
+
+    def header(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {getattr(self, role)}"}
+
+
+@pytest.fixture
+async def keys(database_url: str) -> Keys:
+    pool = await create_pool(database_url, size=1)
+    try:
+        store = KeyStore(pool, cache_seconds=0)
+        made = {role: await store.create(name=f"test {role.label}", role=role) for role in Role}
+    finally:
+        await pool.close()
+    return Keys(
+        reader=made[Role.READER].secret,
+        editor=made[Role.EDITOR].secret,
+        admin=made[Role.ADMIN].secret,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client

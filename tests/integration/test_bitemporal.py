@@ -1,0 +1,165 @@
+"""The two time axes: backdated statements, withdrawals, read-your-writes and caching."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from api.app import create_app
+from api.settings import Settings
+from tests.conftest import Keys
+from tests.helpers import Client, claim, created, incident, iso, source
+
+
+async def get(client: Client, path: str, position: int, **params: str) -> dict[str, Any]:
+    response = await client.get(path, params={"min_position": str(position), **params})
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+async def say(
+    client: Client, keys: Keys, claim_id: str, source_id: str, stance: str, published: datetime
+) -> dict[str, Any]:
+    body = {"source_id": source_id, "stance": stance, "published_at": iso(published)}
+    return await created(client, f"/v1/claims/{claim_id}/statements", body, keys.editor)
+
+
+async def test_a_backdated_statement_changes_the_published_past_not_the_known_past(
+    client: Client, keys: Keys
+) -> None:
+    claim_id = await claim(client, keys.editor, await incident(client, keys.editor))
+    group, ministry, newsroom = [
+        await source(client, keys.editor, name) for name in ("Group", "Ministry", "Newsroom")
+    ]
+    noon = datetime(2024, 3, 12, 12, tzinfo=UTC)
+    await say(client, keys, claim_id, group, "asserts", noon)
+    denial = await say(client, keys, claim_id, ministry, "denies", noon + timedelta(hours=2))
+    # Recorded last, published first: the newsroom had refuted it at 11:00 already.
+    backdated = await say(client, keys, claim_id, newsroom, "refutes", noon - timedelta(hours=1))
+    position = backdated["position"]
+    path = f"/v1/claims/{claim_id}"
+
+    at_one = iso(noon + timedelta(hours=1))
+    assert (await get(client, path, position, published_before=at_one))["status"] == "refuted"
+    known_then = {"known_at": denial["recorded_at"]}
+    assert (await get(client, path, position, **known_then))["status"] == "disputed"
+    both = await get(client, path, position, published_before=at_one, **known_then)
+    assert both["status"] == "claimed"
+    assert (await get(client, path, position))["status"] == "refuted"
+
+    timeline = f"/v1/timeline?claim_id={claim_id}"
+    as_published = await get(client, timeline, position, published_before=at_one)
+    assert [i["stance"] for i in as_published["items"]] == ["refutes", "asserts"]
+    as_known = await get(client, timeline, position, published_before=at_one, **known_then)
+    assert [i["stance"] for i in as_known["items"]] == ["asserts"]
+
+
+async def test_a_withdrawal_changes_the_present_not_the_known_past(
+    client: Client, keys: Keys
+) -> None:
+    claim_id = await claim(client, keys.editor, await incident(client, keys.editor))
+    group, ministry = [await source(client, keys.editor, n) for n in ("Group", "Ministry")]
+    noon = datetime(2024, 3, 12, 12, tzinfo=UTC)
+    await say(client, keys, claim_id, group, "asserts", noon)
+    denial = await say(client, keys, claim_id, ministry, "denies", noon)
+    withdrawal = await created(
+        client,
+        f"/v1/statements/{denial['id']}/withdrawal",
+        {"reason": "misattributed"},
+        keys.editor,
+    )
+    path = f"/v1/claims/{claim_id}"
+    now = await get(client, path, withdrawal["position"])
+    assert now["status"] == "claimed"
+    before = await get(client, path, withdrawal["position"], known_at=denial["recorded_at"])
+    assert before["status"] == "disputed"
+    at_withdrawal = await get(
+        client, path, withdrawal["position"], known_at=withdrawal["recorded_at"]
+    )
+    assert at_withdrawal["status"] == "claimed"
+    history = await get(client, f"{path}/history", withdrawal["position"])
+    assert [(h["status"], h["statement_id"]) for h in history["items"]][-1] == (
+        "claimed",
+        denial["id"],
+    )
+
+
+async def test_a_read_with_min_position_sees_the_write_just_made(
+    client: Client, keys: Keys
+) -> None:
+    for n in range(10):
+        written = await created(client, "/v1/incidents", {"title": f"Incident {n}"}, keys.editor)
+        found = await get(client, f"/v1/incidents/{written['id']}", written["position"])
+        assert found["title"] == f"Incident {n}"
+
+
+async def test_min_position_beyond_the_ledger_is_503_with_retry_after(
+    settings: Settings, keys: Keys
+) -> None:
+    impatient = replace(settings, min_position_wait_seconds=0.2)
+    async with AsyncTestClient(app=create_app(impatient)) as client:
+        response = await client.get("/v1/incidents", params={"min_position": "1000000"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["type"] == "/problems/not-ready"
+
+
+async def test_answers_carry_etags_and_old_moments_are_immutable(
+    settings: Settings, keys: Keys
+) -> None:
+    settled = replace(settings, settle_seconds=0.0)
+    async with AsyncTestClient(app=create_app(settled)) as client:
+        claim_id = await claim(client, keys.editor, await incident(client, keys.editor))
+        speaker = await source(client, keys.editor)
+        first = await say(
+            client, keys, claim_id, speaker, "asserts", datetime(2024, 3, 12, tzinfo=UTC)
+        )
+        later = await created(client, "/v1/incidents", {"title": "Later"}, keys.editor)
+        path = f"/v1/claims/{claim_id}"
+        params = {"min_position": str(later["position"])}
+        current = await client.get(path, params=params)
+        assert current.headers["cache-control"] == "no-cache"
+        etag = current.headers["etag"]
+        assert etag.startswith('"')
+        unchanged = await client.get(path, params=params, headers={"If-None-Match": etag})
+        assert unchanged.status_code == 304
+        assert unchanged.content == b""
+
+        old = await client.get(path, params={**params, "known_at": first["recorded_at"]})
+        assert old.status_code == 200
+        assert old.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert old.json()["status"] == "claimed"
+        future = iso(datetime.now(UTC) + timedelta(days=1))
+        ahead = await client.get(path, params={**params, "known_at": future})
+        assert ahead.headers["cache-control"] == "no-cache"
+
+
+async def test_reads_need_a_key_when_not_public(settings: Settings, keys: Keys) -> None:
+    private = replace(settings, public_read=False)
+    async with AsyncTestClient(app=create_app(private)) as client:
+        assert (await client.get("/v1/incidents")).status_code == 401
+        allowed = await client.get("/v1/incidents", headers=keys.header("reader"))
+        assert allowed.status_code == 200
+        assert (await client.get("/health")).status_code == 200
+
+
+async def test_the_stream_refuses_a_bad_last_event_id_or_type(client: Client) -> None:
+    bad_id = await client.get("/v1/stream", headers={"Last-Event-ID": "yesterday"})
+    assert bad_id.status_code == 400
+    assert bad_id.json()["field"] == "Last-Event-ID"
+    bad_type = await client.get("/v1/stream", params={"types": "claim.exploded"})
+    assert bad_type.status_code == 400
+
+
+async def test_ready_reports_the_projection_lag(client: Client, keys: Keys) -> None:
+    written = await created(client, "/v1/incidents", {"title": "Ready?"}, keys.editor)
+    await get(client, f"/v1/incidents/{written['id']}", written["position"])
+    response = await client.get("/ready")
+    assert response.status_code == 200
+    assert response.json()["database"] is True
+    assert response.json()["head_position"] >= written["position"]
+    assert response.json()["lag"] == 0

@@ -1,0 +1,153 @@
+"""The projector: exactly once through failures, one active at a time, identical to a rebuild."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from itertools import pairwise
+from typing import Any
+
+import anyio
+import pytest
+
+from api.writer import open_ledger
+from domain.application import Ledger
+from domain.incident import IncidentDraft
+from projections.db import Connection, close, connect
+from projections.projector import Projector, head_position, projected_position
+from projections.rebuild import rebuild
+from projections.schema import REBUILT_TABLES
+from tests.helpers import until
+from tests.ledger_data import WRITER, populate
+
+
+class InjectedFailure(Exception):
+    pass
+
+
+@pytest.fixture
+async def ledger(database_url: str) -> AsyncIterator[Ledger]:
+    opened = await anyio.to_thread.run_sync(
+        lambda: open_ledger(database_url, pool_size=2, clock_skew_seconds=300)
+    )
+    try:
+        yield opened
+    finally:
+        await anyio.to_thread.run_sync(opened.close)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Connection]:
+    connection = await connect(database_url)
+    try:
+        yield connection
+    finally:
+        await close(connection)
+
+
+async def dump(db: Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every view, in a canonical order."""
+    tables: dict[str, list[tuple[Any, ...]]] = {}
+    for table in REBUILT_TABLES:
+        rows = await db.fetch(f"SELECT * FROM {table}")  # noqa: S608
+        tables[table] = sorted(tuple(map(repr, row.values())) for row in rows)
+    return tables
+
+
+async def test_a_failure_before_commit_leaves_no_trace_and_a_restart_matches_rebuild(
+    ledger: Ledger, db: Connection, database_url: str
+) -> None:
+    await anyio.to_thread.run_sync(populate, ledger)
+    head = await head_position(db)
+    assert head > 30
+    calls = 0
+
+    async def fail_on_third_batch(start: int, end: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise InjectedFailure(f"between writing {start}..{end} and committing")
+
+    doomed = Projector(database_url, batch_size=7, fault=fail_on_third_batch)
+    with pytest.raises(InjectedFailure):
+        await doomed.catch_up(db)
+    assert await projected_position(db) == doomed.position == doomed.batches[-1][1]
+    assert len(doomed.batches) == 2
+    statements = await db.fetchval("SELECT count(*) FROM views.statements")
+    assert statements == await db.fetchval(
+        "SELECT count(*) FROM es.claimledger_events WHERE notification_id <= $1"
+        " AND topic = 'domain.statement:StatementRecorded'",
+        doomed.position,
+    )
+
+    restarted = Projector(database_url, batch_size=7)
+    await restarted.catch_up(db)
+    assert await projected_position(db) == head
+    incremental = await dump(db)
+
+    result = await rebuild(database_url, batch_size=11)
+    assert result.by_this_process
+    assert result.events == head
+    assert await dump(db) == incremental
+
+
+async def test_two_projectors_never_apply_the_same_batch(
+    ledger: Ledger, database_url: str, db: Connection
+) -> None:
+    await anyio.to_thread.run_sync(populate, ledger)
+    head = await head_position(db)
+    other = await connect(database_url)
+    first = Projector(database_url, batch_size=3)
+    second = Projector(database_url, batch_size=3)
+    try:
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as both:
+                both.start_soon(first.catch_up, db)
+                both.start_soon(second.catch_up, other)
+    finally:
+        await close(other)
+    ranges = sorted(first.batches + second.batches)
+    assert first.batches
+    assert second.batches
+    for (_, end), (start, _) in pairwise(ranges):
+        assert end <= start, f"two batches overlap: {ranges}"
+    assert ranges[0][0] == 0
+    assert ranges[-1][1] == head
+    together = await dump(db)
+    await rebuild(database_url)
+    assert await dump(db) == together
+
+
+async def test_one_projector_is_active_and_a_standby_takes_over(
+    ledger: Ledger, database_url: str, db: Connection
+) -> None:
+    advanced: list[int] = []
+    first = Projector(database_url, poll_seconds=0.05)
+    second = Projector(database_url, poll_seconds=0.05, on_advance=advanced.append)
+    with anyio.fail_after(60):
+        async with anyio.create_task_group() as group:
+            first_scope = anyio.CancelScope()
+
+            async def run_first() -> None:
+                with first_scope:
+                    await first.run()
+
+            group.start_soon(run_first)
+            await until(lambda: first.active)
+            group.start_soon(second.run)
+            await anyio.to_thread.run_sync(populate, ledger)
+            head = await head_position(db)
+            await until(lambda: first.position >= head)
+            assert not second.active
+            assert second.batches == []
+
+            first_scope.cancel()
+            await until(lambda: second.active)
+            more = await anyio.to_thread.run_sync(
+                lambda: ledger.open_incident(IncidentDraft(title="Later"), recorded_by=WRITER)
+            )
+            target = more.position
+            assert target is not None
+            await until(lambda: second.position >= target)
+            group.cancel_scope.cancel()
+    assert second.batches[-1][1] == more.position
+    assert all(start >= head for start, _ in second.batches)

@@ -1,0 +1,58 @@
+"""A varied ledger written straight through the application, for projector tests."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from api.demo import load_demo, load_scenario
+from api.migrations import SYSTEM_KEY_ID
+from domain.application import Ledger, StatementRequest
+from domain.statement import StatementDraft
+from domain.values import Reliability, Stance, Verdict
+
+WRITER = UUID(SYSTEM_KEY_ID)
+
+
+def populate(ledger: Ledger) -> None:
+    """The Tiotkino scenario, then every other kind of event: ratings, revisions, verdicts,
+    a backdated statement and withdrawals."""
+    load_demo(ledger, recorded_by=WRITER)
+    scenario = load_scenario()
+    svoboda = scenario.source_id("svoboda")
+    fsb = scenario.source_id("fsb")
+    raid = scenario.incident_id("raid")
+    control = scenario.claim_id("raid", "control")
+    vehicle = scenario.claim_id("raid", "vehicle")
+    ledger.rate_source(
+        svoboda, reliability=Reliability.B, rationale="Track record", recorded_by=WRITER
+    )
+    ledger.revise_incident(
+        raid, lambda draft: replace(draft, title="Raid (revised)"), recorded_by=WRITER
+    )
+    ledger.give_verdict(vehicle, verdict=Verdict.TRUE, rationale="Geolocated", recorded_by=WRITER)
+    backdated = ledger.record_statement(
+        StatementRequest(
+            claim_id=control,
+            draft=StatementDraft(
+                source_id=svoboda,
+                stance=Stance.REFUTES,
+                published_at=datetime(2024, 3, 12, 10, 0, tzinfo=UTC),
+            ),
+        ),
+        recorded_by=WRITER,
+    )
+    mistaken = ledger.record_statement(
+        StatementRequest(
+            claim_id=vehicle,
+            draft=StatementDraft(
+                source_id=fsb,
+                stance=Stance.DENIES,
+                published_at=datetime.now(UTC) - timedelta(days=1),
+            ),
+        ),
+        recorded_by=WRITER,
+    )
+    ledger.withdraw_statement(mistaken.id, reason="wrong claim", recorded_by=WRITER)
+    ledger.withdraw_statement(backdated.id, reason="duplicate", recorded_by=WRITER)

@@ -1,0 +1,35 @@
+"""The status rule against every `expect` of the Tiotkino scenario, with no I/O."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from api.demo import Scenario, load_scenario
+from domain.status import StanceRecord, derive_status
+from domain.values import Stance
+
+
+def test_every_step_of_the_scenario_gives_its_expected_status() -> None:
+    scenario: Scenario = load_scenario()
+    names = {s.key: s.name for s in scenario.sources}
+    source_ids: dict[str, UUID] = defaultdict(uuid4)
+    in_view: dict[str, list[StanceRecord]] = defaultdict(list)
+    seen: list[str] = []
+    for position, step in enumerate(scenario.steps, start=1):
+        in_view[step.claim].append(
+            StanceRecord(
+                statement_id=uuid4(),
+                source_id=source_ids[step.source],
+                source_name=names[step.source],
+                stance=Stance(step.stance),
+                published_at=datetime.fromisoformat(step.published_at),
+                position=position,
+                evidence_kinds=tuple(e.kind for e in step.evidence),
+            )
+        )
+        seen.append(derive_status(in_view[step.claim]).status.value)
+    assert seen == [step.expect for step in scenario.steps]
+    finals = {claim: derive_status(records).status.value for claim, records in in_view.items()}
+    assert finals == scenario.final

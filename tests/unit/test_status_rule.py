@@ -1,0 +1,160 @@
+"""The status rule, rule by rule: given these statements in view, the status is this."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from uuid import UUID, uuid4
+
+import pytest
+
+from domain.status import StanceRecord, derive_status
+from domain.values import Stance, Status
+
+T0 = datetime(2024, 3, 12, tzinfo=UTC)
+_positions = count(1)
+
+A, B, C, D = (uuid4() for _ in range(4))
+NAMES = {A: "Armed group", B: "Ministry", C: "Newsroom", D: "Observers"}
+
+
+def said(
+    source: UUID,
+    stance: Stance,
+    minute: int,
+    *,
+    withdrawn: bool = False,
+    evidence: tuple[str, ...] = (),
+) -> StanceRecord:
+    return StanceRecord(
+        statement_id=uuid4(),
+        source_id=source,
+        source_name=NAMES[source],
+        stance=stance,
+        published_at=T0 + timedelta(minutes=minute),
+        position=next(_positions),
+        withdrawn=withdrawn,
+        evidence_kinds=evidence,
+    )
+
+
+ASSERTS, DENIES, CONFIRMS, REFUTES, RETRACTS = (
+    Stance.ASSERTS,
+    Stance.DENIES,
+    Stance.CONFIRMS,
+    Stance.REFUTES,
+    Stance.RETRACTS,
+)
+
+
+@pytest.mark.parametrize(
+    ("statements", "expected"),
+    [
+        pytest.param([], Status.UNVERIFIED, id="no statements: unverified"),
+        pytest.param([(A, ASSERTS)], Status.CLAIMED, id="A: claimed"),
+        pytest.param([(B, DENIES)], Status.DENIED, id="D: denied"),
+        pytest.param([(A, ASSERTS), (B, DENIES)], Status.DISPUTED, id="A and D: disputed"),
+        pytest.param([(C, CONFIRMS)], Status.CONFIRMED, id="C: confirmed"),
+        pytest.param([(C, REFUTES)], Status.REFUTED, id="R: refuted"),
+        pytest.param(
+            [(A, ASSERTS), (B, DENIES), (C, CONFIRMS)], Status.CONFIRMED, id="C beats A and D"
+        ),
+        pytest.param([(A, ASSERTS), (C, REFUTES)], Status.REFUTED, id="R beats A"),
+        pytest.param([(C, CONFIRMS), (D, REFUTES)], Status.CONTESTED, id="C and R: contested"),
+        pytest.param([(A, RETRACTS)], Status.RETRACTED, id="only a retraction: retracted"),
+    ],
+)
+def test_rule_4_the_sets_decide(statements: list[tuple[UUID, Stance]], expected: Status) -> None:
+    records = [said(source, stance, minute) for minute, (source, stance) in enumerate(statements)]
+    assert derive_status(records).status is expected
+
+
+def test_rule_1_withdrawn_statements_are_dropped() -> None:
+    records = [said(A, ASSERTS, 1), said(B, DENIES, 2, withdrawn=True)]
+    assert derive_status(records).status is Status.CLAIMED
+    assert derive_status([said(A, ASSERTS, 1, withdrawn=True)]).status is Status.UNVERIFIED
+
+
+def test_rule_1_a_withdrawn_retraction_cancels_nothing() -> None:
+    records = [said(A, ASSERTS, 1), said(A, RETRACTS, 2, withdrawn=True)]
+    assert derive_status(records).status is Status.CLAIMED
+
+
+def test_rule_2_a_retraction_cancels_the_sources_earlier_stances() -> None:
+    records = [said(A, ASSERTS, 1), said(B, DENIES, 2), said(A, RETRACTS, 3)]
+    assert derive_status(records).status is Status.DENIED
+
+
+def test_rule_2_a_later_stance_from_the_retracting_source_counts_again() -> None:
+    records = [said(A, ASSERTS, 1), said(A, RETRACTS, 2), said(A, ASSERTS, 3)]
+    assert derive_status(records).status is Status.CLAIMED
+
+
+def test_rule_2_order_is_by_publication_not_by_recording() -> None:
+    # The retraction was recorded first but published after the assertion it cancels.
+    retraction = said(A, RETRACTS, 5)
+    assertion = said(A, ASSERTS, 1)
+    assert derive_status([retraction, assertion]).status is Status.RETRACTED
+    # A retraction published before the assertion cancels nothing.
+    assert derive_status([said(A, RETRACTS, 1), said(A, ASSERTS, 5)]).status is Status.CLAIMED
+
+
+def test_rule_2_ties_in_publication_time_go_by_position() -> None:
+    first = said(A, ASSERTS, 1)
+    then = said(A, RETRACTS, 1)
+    assert first.position < then.position
+    assert derive_status([then, first]).status is Status.RETRACTED
+    again = said(A, ASSERTS, 1)
+    assert derive_status([then, first, again]).status is Status.CLAIMED
+
+
+def test_rule_2_a_retraction_cancels_only_its_own_source() -> None:
+    records = [said(A, ASSERTS, 1), said(B, ASSERTS, 2), said(A, RETRACTS, 3)]
+    result = derive_status(records)
+    assert result.status is Status.CLAIMED
+    assert result.statement_ids == (records[1].statement_id,)
+
+
+def test_rule_3_a_party_cannot_confirm_its_own_claim() -> None:
+    assert derive_status([said(A, ASSERTS, 1), said(A, CONFIRMS, 2)]).status is Status.CLAIMED
+    assert derive_status([said(B, DENIES, 1), said(B, REFUTES, 2)]).status is Status.DENIED
+    assert derive_status([said(A, ASSERTS, 1), said(C, CONFIRMS, 2)]).status is Status.CONFIRMED
+
+
+def test_rule_3_a_party_stays_a_party_after_retracting() -> None:
+    records = [said(A, ASSERTS, 1), said(A, RETRACTS, 2), said(A, CONFIRMS, 3)]
+    assert derive_status(records).status is Status.RETRACTED
+
+
+def test_rule_3_a_withdrawn_assertion_does_not_make_a_party() -> None:
+    records = [said(A, ASSERTS, 1, withdrawn=True), said(A, CONFIRMS, 2)]
+    assert derive_status(records).status is Status.CONFIRMED
+
+
+def test_rule_6_reasons_name_the_deciding_statements_and_read_as_a_sentence() -> None:
+    claim = said(A, ASSERTS, 1)
+    denial = said(B, DENIES, 2)
+    geolocation = said(C, CONFIRMS, 3, evidence=("geolocation",))
+    result = derive_status([claim, denial, geolocation])
+    assert result.statement_ids == (geolocation.statement_id,)
+    assert result.reason == (
+        f"confirmed: geolocation by Newsroom, statement {geolocation.statement_id}"
+    )
+    disputed = derive_status([claim, denial])
+    assert disputed.statement_ids == (claim.statement_id, denial.statement_id)
+    assert disputed.reason == "disputed: asserted by Armed group; denied by Ministry"
+
+
+def test_rule_6_a_confirmation_without_evidence_says_how() -> None:
+    confirmation = said(C, CONFIRMS, 1)
+    assert derive_status([confirmation]).reason == (
+        f"confirmed: confirmed by Newsroom, statement {confirmation.statement_id}"
+    )
+
+
+def test_the_rule_does_not_depend_on_input_order() -> None:
+    records = [said(A, ASSERTS, 1), said(B, DENIES, 2), said(A, RETRACTS, 3), said(D, DENIES, 4)]
+    forward = derive_status(records)
+    backward = derive_status(list(reversed(records)))
+    assert forward == backward
+    assert forward.status is Status.DENIED

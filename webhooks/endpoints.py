@@ -1,0 +1,195 @@
+"""Webhook endpoints: subscribing, changing, replaying, and reading the deliveries log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from projections.db import Pool
+from projections.schema import LAST_SEQ
+from webhooks.signing import new_secret
+
+_COLUMNS = (
+    "id, url, description, event_types, incident_ids, enabled, disabled_reason, created_at,"
+    " updated_at, cursor_position, cursor_seq, attempt, next_attempt_at, failing_since,"
+    " previous_secret_until"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    url: str
+    event_types: list[str]
+    description: str | None = None
+    incident_ids: list[UUID] | None = None
+
+
+async def feed_head(db: Pool) -> tuple[int, int]:
+    row = await db.fetchrow(
+        "SELECT position, seq FROM views.feed ORDER BY position DESC, seq DESC LIMIT 1"
+    )
+    if row is None:
+        position = await db.fetchval("SELECT position FROM views.tracking LIMIT 1")
+        return (int(position or 0), LAST_SEQ)
+    return (row["position"], row["seq"])
+
+
+async def create(db: Pool, subscription: Subscription) -> tuple[dict[str, Any], str]:
+    """A new endpoint that receives what happens from now on; its row and its secret."""
+    secret = new_secret()
+    position, seq = await feed_head(db)
+    row = await db.fetchrow(
+        "INSERT INTO webhooks.endpoints (id, url, description, event_types, incident_ids,"  # noqa: S608
+        " secret, cursor_position, cursor_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        f" RETURNING {_COLUMNS}",
+        uuid4(),
+        subscription.url,
+        subscription.description,
+        subscription.event_types,
+        subscription.incident_ids,
+        secret,
+        position,
+        seq,
+    )
+    assert row is not None
+    return dict(row), secret
+
+
+async def get(db: Pool, endpoint_id: UUID) -> dict[str, Any] | None:
+    row = await db.fetchrow(
+        f"SELECT {_COLUMNS} FROM webhooks.endpoints WHERE id = $1",  # noqa: S608
+        endpoint_id,
+    )
+    return None if row is None else dict(row)
+
+
+async def listing(db: Pool, *, after: datetime | None, limit: int) -> list[dict[str, Any]]:
+    rows = await db.fetch(
+        f"SELECT {_COLUMNS} FROM webhooks.endpoints"  # noqa: S608
+        " WHERE ($1::timestamptz IS NULL OR created_at > $1) ORDER BY created_at LIMIT $2",
+        after,
+        limit,
+    )
+    return [dict(row) for row in rows]
+
+
+async def update(
+    db: Pool,
+    endpoint_id: UUID,
+    changes: dict[str, Any],
+    *,
+    rotate: bool,
+    overlap: timedelta,
+) -> tuple[dict[str, Any], str | None] | None:
+    """Apply ``changes`` (url, description, event_types, incident_ids, enabled); on ``rotate``
+    a new secret, with the old one still signing for ``overlap``."""
+    sets = [f"{name} = ${n}" for n, name in enumerate(changes, start=2)]
+    params: list[Any] = [endpoint_id, *changes.values()]
+    if changes.get("enabled") is True:
+        sets += [
+            "disabled_reason = NULL",
+            "failing_since = NULL",
+            "attempt = 0",
+            "next_attempt_at = now()",
+        ]
+    secret = None
+    if rotate:
+        secret = new_secret()
+        params += [secret, overlap]
+        n = len(params)
+        sets += [
+            "previous_secret = secret",
+            f"secret = ${n - 1}",
+            f"previous_secret_until = now() + ${n}::interval",
+        ]
+    sets.append("updated_at = now()")
+    row = await db.fetchrow(
+        f"UPDATE webhooks.endpoints SET {', '.join(sets)} WHERE id = $1"  # noqa: S608
+        f" RETURNING {_COLUMNS}",
+        *params,
+    )
+    return None if row is None else (dict(row), secret)
+
+
+async def delete(db: Pool, endpoint_id: UUID) -> bool:
+    status = await db.execute("DELETE FROM webhooks.endpoints WHERE id = $1", endpoint_id)
+    return bool(status.endswith(" 1"))
+
+
+async def replay(db: Pool, endpoint_id: UUID, from_position: int) -> int | None:
+    """Send again everything from ``from_position`` on; how many messages that is."""
+    async with db.acquire() as connection, connection.transaction():
+        endpoint = await connection.fetchrow(
+            "UPDATE webhooks.endpoints SET cursor_position = $2, cursor_seq = -1, attempt = 0,"
+            " next_attempt_at = now(), failing_since = NULL, updated_at = now() WHERE id = $1"
+            " RETURNING event_types, incident_ids",
+            endpoint_id,
+            from_position,
+        )
+        if endpoint is None:
+            return None
+        count = await connection.fetchval(
+            "SELECT count(*) FROM views.feed WHERE position >= $1 AND type = ANY($2::text[])"
+            " AND ($3::uuid[] IS NULL OR incident_id = ANY($3::uuid[]))",
+            from_position,
+            endpoint["event_types"],
+            endpoint["incident_ids"],
+        )
+    return int(count)
+
+
+async def deliveries(
+    db: Pool, endpoint_id: UUID, *, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    """Attempts, newest first."""
+    rows = await db.fetch(
+        "SELECT id, webhook_id, type, position, attempt, attempted_at, outcome, status_code,"
+        " latency_ms, error FROM webhooks.deliveries WHERE endpoint_id = $1"
+        " AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+        endpoint_id,
+        before,
+        limit,
+    )
+    return [dict(row) for row in rows]
+
+
+async def secrets_of(db: Pool, endpoint_id: UUID) -> tuple[str, list[str]] | None:
+    """The endpoint's URL and the secrets that sign for it now."""
+    row = await db.fetchrow(
+        "SELECT url, secret, CASE WHEN previous_secret_until > now() THEN previous_secret END"
+        " AS previous FROM webhooks.endpoints WHERE id = $1",
+        endpoint_id,
+    )
+    if row is None:
+        return None
+    return row["url"], [row["secret"], *([row["previous"]] if row["previous"] else [])]
+
+
+async def log(
+    db: Any,
+    endpoint_id: UUID,
+    webhook_id: str,
+    kind: str,
+    position: int | None,
+    seq: int | None,
+    attempt: int,
+    result: Any,
+) -> None:
+    await db.execute(
+        "INSERT INTO webhooks.deliveries (endpoint_id, webhook_id, type, position, seq, attempt,"
+        " attempted_at, outcome, status_code, latency_ms, error)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        endpoint_id,
+        webhook_id,
+        kind,
+        position,
+        seq,
+        attempt,
+        result.attempted_at,
+        result.outcome,
+        result.status_code,
+        result.latency_ms,
+        result.error,
+    )
