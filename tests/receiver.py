@@ -18,6 +18,8 @@ from standardwebhooks.webhooks import Webhook
 class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    # When set, the request is recorded at once but answered only once this is set (or after 30 s).
+    hold: threading.Event | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class Receiver:
                             time.monotonic(),
                         )
                     )
+                if reply.hold is not None:
+                    reply.hold.wait(timeout=30)
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)

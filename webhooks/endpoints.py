@@ -11,6 +11,11 @@ from projections.db import Pool
 from projections.schema import LAST_SEQ
 from webhooks.signing import new_secret
 
+# A change of cursor, target, filter or secret takes the endpoint back from the dispatcher
+# holding it: that dispatcher's next cursor move fails, so it stops and the next lease starts
+# from the new state instead of overwriting it.
+_TAKE_BACK = "leased_by = NULL, lease_until = NULL"
+
 _COLUMNS = (
     "id, url, description, event_types, incident_ids, enabled, disabled_reason, created_at,"
     " updated_at, cursor_position, cursor_seq, attempt, next_attempt_at, failing_since,"
@@ -104,7 +109,7 @@ async def update(
             f"secret = ${n - 1}",
             f"previous_secret_until = now() + ${n}::interval",
         ]
-    sets.append("updated_at = now()")
+    sets += [_TAKE_BACK, "updated_at = now()"]
     row = await db.fetchrow(
         f"UPDATE webhooks.endpoints SET {', '.join(sets)} WHERE id = $1"  # noqa: S608
         f" RETURNING {_COLUMNS}",
@@ -122,8 +127,9 @@ async def replay(db: Pool, endpoint_id: UUID, from_position: int) -> int | None:
     """Send again everything from ``from_position`` on; how many messages that is."""
     async with db.acquire() as connection, connection.transaction():
         endpoint = await connection.fetchrow(
-            "UPDATE webhooks.endpoints SET cursor_position = $2, cursor_seq = -1, attempt = 0,"
-            " next_attempt_at = now(), failing_since = NULL, updated_at = now() WHERE id = $1"
+            "UPDATE webhooks.endpoints SET cursor_position = $2, cursor_seq = -1, attempt = 0,"  # noqa: S608
+            f" next_attempt_at = now(), failing_since = NULL, {_TAKE_BACK}, updated_at = now()"
+            " WHERE id = $1"
             " RETURNING event_types, incident_ids",
             endpoint_id,
             from_position,
