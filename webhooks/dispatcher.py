@@ -92,7 +92,6 @@ class Dispatcher:
     ) -> None:
         self.url = url
         self.options = options
-        self.id = uuid4()
         self._client = client
         self._wake = anyio.Event()
         self._endpoints_seen = True
@@ -166,24 +165,28 @@ class Dispatcher:
 
     async def dispatch_once(self, pool: Pool, client: httpx.AsyncClient) -> bool:
         """Lease one due endpoint and work on it; False when none was due."""
-        lease = await pool.fetchrow(_CLAIM, self.id, timedelta(seconds=self.options.lease_seconds))
-        if lease is None:
+        # Each lease has its own token, not the dispatcher's id: a worker whose lease was taken
+        # back (by a replay or a change) must not move the cursor under a later lease of a
+        # sibling worker.
+        token = uuid4()
+        row = await pool.fetchrow(_CLAIM, token, timedelta(seconds=self.options.lease_seconds))
+        if row is None:
             return False
         try:
-            await self._deliver_in_order(pool, client, dict(lease))
+            await self._deliver_in_order(pool, client, dict(row), token)
         finally:
             # Released even when the dispatcher is being stopped, so another takes over at once.
             with anyio.CancelScope(shield=True), anyio.move_on_after(5):
                 await pool.execute(
                     "UPDATE webhooks.endpoints SET leased_by = NULL, lease_until = NULL"
                     " WHERE id = $1 AND leased_by = $2",
-                    lease["id"],
-                    self.id,
+                    row["id"],
+                    token,
                 )
         return True
 
     async def _deliver_in_order(
-        self, pool: Pool, client: httpx.AsyncClient, endpoint: dict[str, Any]
+        self, pool: Pool, client: httpx.AsyncClient, endpoint: dict[str, Any], token: UUID
     ) -> None:
         signing = [endpoint["secret"], *filter(None, [endpoint["previous_secret"]])]
         pending = await pool.fetch(
@@ -217,21 +220,21 @@ class Dispatcher:
                 result,
             )
             if result.outcome == "delivered":
-                if not await self._advance(pool, endpoint["id"], message):
+                if not await self._advance(pool, endpoint["id"], token, message):
                     return
                 attempts_made = 0
                 continue
-            await self._failed(pool, endpoint, message, result, attempts_made)
+            await self._failed(pool, endpoint, token, message, result, attempts_made)
             return
 
-    async def _advance(self, pool: Pool, endpoint_id: UUID, message: Message) -> bool:
+    async def _advance(self, pool: Pool, endpoint_id: UUID, token: UUID, message: Message) -> bool:
         """Move the cursor past a delivered (or given up) message; False if the lease was lost."""
         status = await pool.execute(
             "UPDATE webhooks.endpoints SET cursor_position = $3, cursor_seq = $4, attempt = 0,"
             " failing_since = NULL, next_attempt_at = now(), lease_until = now() + $5::interval"
             " WHERE id = $1 AND leased_by = $2",
             endpoint_id,
-            self.id,
+            token,
             message.position,
             message.seq,
             timedelta(seconds=self.options.lease_seconds),
@@ -242,6 +245,7 @@ class Dispatcher:
         self,
         pool: Pool,
         endpoint: dict[str, Any],
+        token: UUID,
         message: Message,
         result: Attempt,
         attempts_made: int,
@@ -249,10 +253,12 @@ class Dispatcher:
         now = datetime.now(UTC)
         failing_since: datetime = endpoint["failing_since"] or result.attempted_at
         if result.gone:
-            await self._disable(pool, endpoint["id"], "the endpoint answered 410 Gone")
+            await self._disable(pool, endpoint["id"], token, "the endpoint answered 410 Gone")
             return
         if now - failing_since > self.options.disable_after:
-            await self._disable(pool, endpoint["id"], f"failing since {failing_since.isoformat()}")
+            await self._disable(
+                pool, endpoint["id"], token, f"failing since {failing_since.isoformat()}"
+            )
             return
         delay = next_delay(self.options.retry_schedule, attempts_made, result.retry_after)
         if delay is None:
@@ -274,7 +280,7 @@ class Dispatcher:
                 " attempt = 0, failing_since = $5, next_attempt_at = now()"
                 " WHERE id = $1 AND leased_by = $2",
                 endpoint["id"],
-                self.id,
+                token,
                 message.position,
                 message.seq,
                 failing_since,
@@ -284,18 +290,18 @@ class Dispatcher:
             "UPDATE webhooks.endpoints SET attempt = $3, failing_since = $4,"
             " next_attempt_at = now() + $5::interval WHERE id = $1 AND leased_by = $2",
             endpoint["id"],
-            self.id,
+            token,
             attempts_made,
             failing_since,
             timedelta(seconds=delay),
         )
 
-    async def _disable(self, pool: Pool, endpoint_id: UUID, reason: str) -> None:
+    async def _disable(self, pool: Pool, endpoint_id: UUID, token: UUID, reason: str) -> None:
         log.warning("webhook endpoint %s disabled: %s", endpoint_id, reason)
         await pool.execute(
             "UPDATE webhooks.endpoints SET enabled = false, disabled_reason = $3,"
             " updated_at = now() WHERE id = $1 AND leased_by = $2",
             endpoint_id,
-            self.id,
+            token,
             reason,
         )

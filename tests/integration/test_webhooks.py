@@ -244,9 +244,12 @@ async def test_a_replay_during_a_delivery_is_not_overwritten_by_the_dispatcher_h
                 headers=keys.header("admin"),
             )
             assert replay.status_code == 202, replay.text
+            # Another worker takes the endpoint up again while the first still waits for its
+            # answer; the first must then not move the cursor that the second one owns.
+            await until(lambda: len(receiver.received) >= 4, what="the replay under a new lease")
         finally:
             third_answered.set()
-        await until(lambda: len(receiver.delivered) >= 6, what="the replay after the held message")
+        await until(lambda: len(receiver.delivered) >= 6, what="the whole replay")
 
     ids = [r.verified(hook["secret"])["data"]["incident_id"] for r in receiver.delivered]
     assert ids[:3] == opened
