@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import anyio
 
 from api.settings import Settings
-from projections.projector import Projector
+from projections.projector import OnAdvance, Projector
 from webhooks.dispatcher import Dispatcher
 
 
@@ -22,7 +23,7 @@ class Workers:
 
 @asynccontextmanager
 async def background_workers(
-    settings: Settings, *, on_advance: Callable[[int], None] | None = None
+    settings: Settings, *, on_advance: OnAdvance | None = None
 ) -> AsyncIterator[Workers]:
     """Start the workers ``settings.roles`` names; stop them when the block ends."""
     url = settings.require_database_url
@@ -30,10 +31,10 @@ async def background_workers(
     if "dispatcher" in settings.roles:
         workers.dispatcher = Dispatcher(url, settings.dispatch_options())
 
-    def advanced(position: int) -> None:
+    def advanced(position: int, caught_up_at: datetime | None) -> None:
         # In one process the dispatcher hears of new feed entries without waiting for NOTIFY.
         if on_advance is not None:
-            on_advance(position)
+            on_advance(position, caught_up_at)
         if workers.dispatcher is not None:
             workers.dispatcher.wake()
 

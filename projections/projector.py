@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -43,6 +44,9 @@ _READ_EVENTS = (
 
 # Called after the views are written and before the commit; tests inject failures here.
 Fault = Callable[[int, int], Awaitable[None]]
+# Told after each commit: the position reached and, when the batch found nothing left behind it,
+# the moment it caught up (what ``views.tracking.caught_up_at`` now says).
+OnAdvance = Callable[[int, datetime | None], None]
 
 
 class Projector:
@@ -54,7 +58,7 @@ class Projector:
         *,
         batch_size: int = 500,
         poll_seconds: float = 0.5,
-        on_advance: Callable[[int], None] | None = None,
+        on_advance: OnAdvance | None = None,
         fault: Fault | None = None,
     ) -> None:
         self.url = url
@@ -130,15 +134,16 @@ class Projector:
                 "SELECT position FROM views.tracking WHERE projection = $1 FOR UPDATE", PROJECTION
             )
             rows = await connection.fetch(_READ_EVENTS, start, self.batch_size)
+            caught_up_at: datetime | None = None
             if len(rows) < self.batch_size:
                 # Nothing committed before this read is left behind: the horizon moves.
-                await connection.execute(
+                caught_up_at = await connection.fetchval(
                     "UPDATE views.tracking SET caught_up_at = statement_timestamp()"
-                    " WHERE projection = $1",
+                    " WHERE projection = $1 RETURNING caught_up_at",
                     PROJECTION,
                 )
             if not rows:
-                self._advanced(start)
+                self._advanced(start, caught_up_at)
                 return 0
             events = [
                 Positioned(
@@ -167,13 +172,13 @@ class Projector:
         self.batches.append((start, end))
         if len(self.batches) > _BATCHES_KEPT:
             del self.batches[: _BATCHES_KEPT // 2]
-        self._advanced(end)
+        self._advanced(end, caught_up_at)
         return len(rows)
 
-    def _advanced(self, position: int) -> None:
+    def _advanced(self, position: int, caught_up_at: datetime | None) -> None:
         self.position = position
         if self.on_advance is not None:
-            self.on_advance(position)
+            self.on_advance(position, caught_up_at)
 
 
 async def reset_views(connection: Connection) -> None:

@@ -35,8 +35,13 @@ class PositionWatcher:
             return None
         return self.caught_up_at - self.settle
 
-    def advance(self, position: int) -> None:
+    def advance(self, position: int, caught_up_at: datetime | None = None) -> None:
+        """The projector is at ``position``; told in-process, also when it caught up."""
         self.position = position
+        if caught_up_at is not None and (
+            self.caught_up_at is None or caught_up_at > self.caught_up_at
+        ):
+            self.caught_up_at = caught_up_at
         still_waiting = []
         for needed, event in self._waiters:
             if needed <= position:

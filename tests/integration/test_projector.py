@@ -122,7 +122,9 @@ async def test_one_projector_is_active_and_a_standby_takes_over(
 ) -> None:
     advanced: list[int] = []
     first = Projector(database_url, poll_seconds=0.05)
-    second = Projector(database_url, poll_seconds=0.05, on_advance=advanced.append)
+    second = Projector(
+        database_url, poll_seconds=0.05, on_advance=lambda position, _: advanced.append(position)
+    )
     with anyio.fail_after(60):
         async with anyio.create_task_group() as group:
             first_scope = anyio.CancelScope()
