@@ -133,6 +133,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         webhook_allow_private=True,
         webhook_retry_schedule=(0.0, 0.05, 0.1, 0.2),
         key_cache_seconds=0.0,
+        # A loaded machine may keep the projector behind for more than the default five seconds.
+        min_position_wait_seconds=30.0,
     )
 
 

@@ -53,19 +53,21 @@ async def statement(
 
 async def until(condition: Callable[[], bool], *, within: float = 30.0, what: str = "") -> None:
     """Wait for ``condition`` to hold, checking every few milliseconds, for at most ``within``."""
-    with anyio.fail_after(within):
+    with anyio.move_on_after(within):
         while not condition():  # noqa: ASYNC110 - plain attributes, no event to wait on
             await anyio.sleep(0.005)
-    assert condition(), what
+    assert condition(), f"not within {within} s: {what or 'the condition'}"
 
 
 async def eventually(
     check: Callable[[], Awaitable[bool]], *, within: float = 30.0, what: str = ""
 ) -> None:
     """Wait for an asynchronous ``check`` to pass, asking every 20 ms, for at most ``within``."""
-    with anyio.fail_after(within):
+    with anyio.move_on_after(within):
         while not await check():  # noqa: ASYNC110 - the condition is a query, not an event
             await anyio.sleep(0.02)
+        return
+    assert await check(), f"not within {within} s: {what or 'the check'}"
 
 
 async def event_count(database_url: str, aggregate_id: str | None = None) -> int:

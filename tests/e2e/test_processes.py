@@ -37,11 +37,16 @@ def api_projector_and_rebuild(database_url: str) -> None:
             {"source_id": source["id"], "stance": "denies", "published_at": published},
             key,
         )
-        seen = httpx.get(
-            f"{base}/v1/claims/{claim['id']}",
-            params={"min_position": str(denial["position"])},
-            timeout=30,
-        )
+        # The projector is another process, which may still be starting: each 503 came after
+        # the server had waited for it for its own five seconds.
+        for _ in range(12):
+            seen = httpx.get(
+                f"{base}/v1/claims/{claim['id']}",
+                params={"min_position": str(denial["position"])},
+                timeout=30,
+            )
+            if seen.status_code != 503:
+                break
         assert seen.status_code == 200, seen.text
         assert seen.json()["status"] == "denied"
         assert int(seen.headers["x-projection-position"]) >= int(str(denial["position"]))

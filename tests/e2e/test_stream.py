@@ -68,6 +68,7 @@ def reconnecting_client(database_url: str) -> list[str]:
     key = claimledger(["keys", "create", "--role", "editor", "--name", "sse"], env=env)
     key = key.strip().splitlines()[-1]
     seen: list[str] = []
+    recorded = 0
     with serving([], env=env, port=free_port()) as base:
         ledger = Ledger(base, key)
         source = ledger.post("/v1/sources", {"name": "Observers", "kind": "osint"})["id"]
@@ -77,11 +78,12 @@ def reconnecting_client(database_url: str) -> list[str]:
             ledger.say(claim, source, "asserts")
 
         with httpx.stream(
-            "GET", f"{base}/v1/stream", headers={"Last-Event-ID": "0"}, timeout=10
+            "GET", f"{base}/v1/stream", headers={"Last-Event-ID": "0"}, timeout=30
         ) as response:
             assert response.headers["content-type"].startswith("text/event-stream")
-            for number, (identifier, _, _) in enumerate(events(response), start=1):
+            for number, (identifier, kind, _) in enumerate(events(response), start=1):
                 seen.append(identifier)
+                recorded += kind == "statement.recorded"
                 if number == 3:
                     break
 
@@ -94,15 +96,22 @@ def reconnecting_client(database_url: str) -> list[str]:
             ledger.say(claim, source, "asserts")
             last_words.append(ledger.say(claim, source, "asserts"))
 
+        # Four statements before the first connection, three while disconnected, two later.
+        last_data = ""
         with httpx.stream(
-            "GET", f"{base}/v1/stream", headers={"Last-Event-ID": seen[-1]}, timeout=10
+            "GET", f"{base}/v1/stream", headers={"Last-Event-ID": seen[-1]}, timeout=30
         ) as response:
             writer = threading.Timer(0.3, later)
             writer.start()
             for identifier, kind, data in events(response):
                 seen.append(identifier)
-                if kind == "statement.recorded" and last_words and last_words[0] in data:
-                    break
+                if kind == "statement.recorded":
+                    recorded += 1
+                    last_data = data
+                    if recorded == 4 + 3 + 2:
+                        break
             writer.join(timeout=30)
+        assert last_words, "the writer did not finish"
+        assert last_words[0] in last_data
         ledger.client.close()
     return seen

@@ -45,6 +45,7 @@ async def test_a_batch_records_every_statement_in_order(client: Client, keys: Ke
     positions = [r["position"] for r in receipts]
     assert positions == list(range(positions[0], positions[0] + 3))
     seen = await client.get(f"/v1/claims/{second}", params={"min_position": str(positions[-1])})
+    assert seen.status_code == 200, seen.text
     assert seen.json()["status"] == "denied"
 
 
