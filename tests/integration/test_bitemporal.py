@@ -88,6 +88,60 @@ async def test_a_withdrawal_changes_the_present_not_the_known_past(
     )
 
 
+async def test_the_status_known_at_any_moment_is_what_the_rule_derives_again(
+    client: Client, keys: Keys
+) -> None:
+    incident_id = await incident(client, keys.editor)
+    first, second = [await claim(client, keys.editor, incident_id, text) for text in "AB"]
+    group, ministry, newsroom, observers = [
+        await source(client, keys.editor, name)
+        for name in ("Group", "Ministry", "Newsroom", "Observers")
+    ]
+    noon = datetime(2024, 3, 12, 12, tzinfo=UTC)
+    receipts = [
+        await say(client, keys, first, group, "asserts", noon),
+        await say(client, keys, second, ministry, "denies", noon),
+        await say(client, keys, first, ministry, "denies", noon + timedelta(hours=1)),
+        await say(client, keys, second, group, "confirms", noon + timedelta(hours=2)),
+        await say(client, keys, first, newsroom, "refutes", noon - timedelta(hours=2)),
+        await say(client, keys, second, observers, "confirms", noon + timedelta(hours=3)),
+        await say(client, keys, first, group, "retracts", noon + timedelta(hours=4)),
+    ]
+    receipts.append(
+        await created(
+            client,
+            f"/v1/statements/{receipts[4]['id']}/withdrawal",
+            {"reason": "the video was older"},
+            keys.editor,
+        )
+    )
+    receipts.append(await say(client, keys, first, observers, "confirms", noon))
+    last = receipts[-1]["position"]
+    # Known at a moment, with or without a filter on publication that lets everything through:
+    # the two time axes' code paths must always give the same status and reasons.
+    everything_published = {"published_before": "2100-01-01T00:00:00Z"}
+    moments = [r["recorded_at"] for r in receipts]
+    moments += [iso(datetime.fromisoformat(m) - timedelta(microseconds=1)) for m in moments]
+    for moment in moments:
+        for claim_id in (first, second):
+            path = f"/v1/claims/{claim_id}"
+            known = await get(client, path, last, known_at=moment)
+            derived = await get(client, path, last, known_at=moment, **everything_published)
+            fields = ("status", "reason", "deciding_statement_ids")
+            assert {f: known[f] for f in fields} == {f: derived[f] for f in fields}, moment
+            # The status history, which the incidents list filters on, agrees as well.
+            history = await get(client, f"{path}/history", last, known_at=moment)
+            assert history["items"][-1]["status"] == derived["status"], moment
+        path = f"/v1/incidents/{incident_id}"
+        known = await get(client, path, last, known_at=moment)
+        derived = await get(client, path, last, known_at=moment, **everything_published)
+        assert [(c["status"], c["reason"]) for c in known["claims"]] == [
+            (c["status"], c["reason"]) for c in derived["claims"]
+        ], moment
+    now = [(await get(client, f"/v1/claims/{c}", last))["status"] for c in (first, second)]
+    assert now == ["confirmed", "confirmed"]
+
+
 async def test_a_read_with_min_position_sees_the_write_just_made(
     client: Client, keys: Keys
 ) -> None:
