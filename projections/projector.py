@@ -196,6 +196,8 @@ async def reset_views(connection: Connection) -> None:
             " WHERE projection = $1",
             PROJECTION,
         )
+        # Position 0 tells the API's watchers that the views went back: see PositionWatcher.
+        await connection.execute("SELECT pg_notify($1, '0')", PROJECTED_CHANNEL)
 
 
 async def head_position(connection: Connection) -> int:

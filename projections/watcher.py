@@ -36,7 +36,8 @@ class PositionWatcher:
         return self.caught_up_at - self.settle
 
     def advance(self, position: int, caught_up_at: datetime | None = None) -> None:
-        """The projector is at ``position``; told in-process, also when it caught up."""
+        """The projector is at ``position``: told in-process (in commit order, so it may go back
+        to 0 after a rebuild's reset), with the moment it caught up when it did."""
         self.position = position
         if caught_up_at is not None and (
             self.caught_up_at is None or caught_up_at > self.caught_up_at
@@ -49,6 +50,12 @@ class PositionWatcher:
             else:
                 still_waiting.append((needed, event))
         self._waiters = still_waiting
+
+    def heard(self, position: int) -> None:
+        """A NOTIFY from a projector. It may arrive after the in-process projector has told of a
+        later batch, so only 0, which a reset of the views sends, moves the position back."""
+        if position == 0 or position > self.position:
+            self.advance(position)
 
     async def wait_for(self, position: int, within: float) -> bool:
         """Whether the projector has passed ``position`` within ``within`` seconds."""
@@ -80,7 +87,7 @@ class PositionWatcher:
             wake = anyio.Event()
 
             def notified(_c: Any, _pid: int, _channel: str, payload: object) -> None:
-                self.advance(int(str(payload)))
+                self.heard(int(str(payload)))
                 wake.set()
 
             await connection.add_listener(PROJECTED_CHANNEL, notified)
@@ -99,6 +106,8 @@ class PositionWatcher:
             PROJECTION,
             timeout=5,
         )
-        if row is not None:
+        # A row read just before a commit that was already told in-process is older than what
+        # the watcher knows; it goes back only to follow a reset (not caught up since).
+        if row is not None and (row["position"] >= self.position or row["caught_up_at"] is None):
             self.caught_up_at = row["caught_up_at"]
             self.advance(row["position"])

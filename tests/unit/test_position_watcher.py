@@ -1,0 +1,63 @@
+"""How the API's idea of the projector's position moves: forward, and back only on a reset."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import anyio
+
+from projections.watcher import PositionWatcher
+
+
+def watcher() -> PositionWatcher:
+    return PositionWatcher("postgresql://unused", settle_seconds=60.0)
+
+
+def test_a_late_notify_does_not_move_the_position_back() -> None:
+    seen = watcher()
+    seen.advance(10)
+    seen.heard(7)
+    assert seen.position == 10
+    seen.heard(12)
+    assert seen.position == 12
+
+
+def test_a_reset_moves_it_back_whichever_way_it_is_told() -> None:
+    seen = watcher()
+    seen.advance(500)
+    seen.heard(0)
+    assert seen.position == 0
+    seen.advance(900)
+    # The in-process projector tells in commit order: after another reset it starts again.
+    seen.advance(200)
+    assert seen.position == 200
+
+
+def test_the_horizon_only_moves_forward_when_told_in_process() -> None:
+    seen = watcher()
+    assert seen.horizon is None
+    later = datetime(2024, 3, 12, 12, tzinfo=UTC)
+    seen.advance(5, later)
+    seen.advance(6, later - timedelta(seconds=1))
+    seen.advance(7)
+    assert seen.caught_up_at == later
+    assert seen.horizon == later - timedelta(seconds=60)
+
+
+async def test_a_waiter_is_released_by_a_notify_past_its_position() -> None:
+    seen = watcher()
+    seen.advance(3)
+    released: list[bool] = []
+
+    async def wait() -> None:
+        released.append(await seen.wait_for(5, within=5))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(wait)
+        await anyio.wait_all_tasks_blocked()
+        seen.heard(4)
+        await anyio.wait_all_tasks_blocked()
+        assert released == []
+        seen.heard(6)
+    assert released == [True]
+    assert not await seen.wait_for(7, within=0.01)
