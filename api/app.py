@@ -34,10 +34,9 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await migrate(url)
         write_pool = await create_pool(url, size=4)
-        read_pool = (
-            await create_pool(settings.read_database_url, size=settings.read_pool_size)
-            if settings.read_database_url
-            else write_pool
+        # Reads have a pool of their own, so that many readers never queue behind writes' lookups.
+        read_pool = await create_pool(
+            settings.read_database_url or url, size=settings.read_pool_size
         )
         ledger = await anyio.to_thread.run_sync(
             lambda: open_ledger(
@@ -66,8 +65,7 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             await app.state.webhook_client.aclose()
             await anyio.to_thread.run_sync(ledger.close)
-            if read_pool is not write_pool:
-                await read_pool.close()
+            await read_pool.close()
             await write_pool.close()
 
     v1 = Router(
