@@ -17,10 +17,11 @@ from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 
+from api.settings import Settings
 from projections.db import create_pool
 
-# The API reads through its write pool (4 connections) unless a read database is configured.
-POOL_SIZE = 4
+# The API's reads have a pool of their own, of this size.
+POOL_SIZE = Settings().read_pool_size
 
 
 def create_app(url: str, pool_size: int = POOL_SIZE) -> Litestar:
