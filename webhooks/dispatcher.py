@@ -177,9 +177,11 @@ class Dispatcher:
         finally:
             # Released even when the dispatcher is being stopped, so another takes over at once.
             with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+                # (leased_by IS NULL: the endpoint was taken back from this lease, which still
+                # kept others away until now.)
                 await pool.execute(
                     "UPDATE webhooks.endpoints SET leased_by = NULL, lease_until = NULL"
-                    " WHERE id = $1 AND leased_by = $2",
+                    " WHERE id = $1 AND (leased_by = $2 OR leased_by IS NULL)",
                     row["id"],
                     token,
                 )

@@ -12,9 +12,12 @@ from projections.schema import LAST_SEQ
 from webhooks.signing import new_secret
 
 # A change of cursor, target, filter or secret takes the endpoint back from the dispatcher
-# holding it: that dispatcher's next cursor move fails, so it stops and the next lease starts
-# from the new state instead of overwriting it.
-_TAKE_BACK = "leased_by = NULL, lease_until = NULL"
+# holding it: that dispatcher's next cursor move fails, so it stops after the message in flight
+# and lets go, and the next lease starts from the new state instead of overwriting it. The lease
+# time stays, so nobody else sends to the endpoint while that message is still under way.
+_TAKE_BACK = "leased_by = NULL"
+# What changes how or what is delivered; a new description does not.
+_DELIVERY_FIELDS = frozenset({"url", "event_types", "incident_ids", "enabled"})
 
 _COLUMNS = (
     "id, url, description, event_types, incident_ids, enabled, disabled_reason, created_at,"
@@ -109,7 +112,9 @@ async def update(
             f"secret = ${n - 1}",
             f"previous_secret_until = now() + ${n}::interval",
         ]
-    sets += [_TAKE_BACK, "updated_at = now()"]
+    if rotate or not _DELIVERY_FIELDS.isdisjoint(changes):
+        sets.append(_TAKE_BACK)
+    sets.append("updated_at = now()")
     row = await db.fetchrow(
         f"UPDATE webhooks.endpoints SET {', '.join(sets)} WHERE id = $1"  # noqa: S608
         f" RETURNING {_COLUMNS}",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
+import anyio
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -227,7 +229,7 @@ async def test_replay_resends_with_the_same_ids_and_the_test_ping_arrives(
     assert test_message["type"] == "webhook.test"
 
 
-async def test_a_replay_during_a_delivery_is_not_overwritten_by_the_dispatcher_holding_it(
+async def test_a_replay_during_a_delivery_waits_for_it_and_is_not_overwritten(
     client: Client, keys: Keys
 ) -> None:
     third_answered = threading.Event()
@@ -244,16 +246,21 @@ async def test_a_replay_during_a_delivery_is_not_overwritten_by_the_dispatcher_h
                 headers=keys.header("admin"),
             )
             assert replay.status_code == 202, replay.text
-            # Another worker takes the endpoint up again while the first still waits for its
-            # answer; the first must then not move the cursor that the second one owns.
-            await until(lambda: len(receiver.received) >= 4, what="the replay under a new lease")
+            # Idle dispatcher workers look for due endpoints twice a second: for a second and a
+            # half none may send to this one while its third message is still unanswered.
+            with anyio.move_on_after(1.5):
+                await until(lambda: len(receiver.received) > 3, within=2)
+            assert len(receiver.received) == 3, "sent to the endpoint while a message was in flight"
         finally:
+            answered_at = time.monotonic()
             third_answered.set()
         await until(lambda: len(receiver.delivered) >= 6, what="the whole replay")
 
+    # The dispatcher that held the endpoint did not move the cursor past the replay.
     ids = [r.verified(hook["secret"])["data"]["incident_id"] for r in receiver.delivered]
     assert ids[:3] == opened
     assert ids[3:] == opened
+    assert receiver.received[3].at > answered_at
 
 
 async def test_a_rotated_secret_signs_beside_the_old_one(client: Client, keys: Keys) -> None:
