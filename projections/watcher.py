@@ -54,7 +54,24 @@ class PositionWatcher:
     def heard(self, position: int) -> None:
         """A NOTIFY from a projector. It may arrive after the in-process projector has told of a
         later batch, so only 0, which a reset of the views sends, moves the position back."""
-        if position == 0 or position > self.position:
+        if position == 0:
+            self.caught_up_at = None
+            self.advance(0)
+        elif position > self.position:
+            self.advance(position)
+
+    def polled(self, position: int, caught_up_at: datetime | None) -> None:
+        """What ``views.tracking`` said. A row read just before a commit that was already told
+        in-process is older than what the watcher knows, and is passed over; a lower position
+        is taken when the views were reset (not caught up since) or caught up again later than
+        the watcher knew (the store itself went back: a restore, a failover)."""
+        if (
+            position >= self.position
+            or caught_up_at is None
+            or self.caught_up_at is None
+            or caught_up_at > self.caught_up_at
+        ):
+            self.caught_up_at = caught_up_at
             self.advance(position)
 
     async def wait_for(self, position: int, within: float) -> bool:
@@ -106,8 +123,5 @@ class PositionWatcher:
             PROJECTION,
             timeout=5,
         )
-        # A row read just before a commit that was already told in-process is older than what
-        # the watcher knows; it goes back only to follow a reset (not caught up since).
-        if row is not None and (row["position"] >= self.position or row["caught_up_at"] is None):
-            self.caught_up_at = row["caught_up_at"]
-            self.advance(row["position"])
+        if row is not None:
+            self.polled(row["position"], row["caught_up_at"])

@@ -33,6 +33,32 @@ def test_a_reset_moves_it_back_whichever_way_it_is_told() -> None:
     assert seen.position == 200
 
 
+def test_a_reset_forgets_when_the_projector_last_caught_up() -> None:
+    seen = watcher()
+    seen.advance(500, datetime(2024, 3, 12, 12, tzinfo=UTC))
+    seen.heard(0)
+    # Answers about old moments must not be cached forever while the views fill up again.
+    assert seen.horizon is None
+
+
+def test_a_stale_poll_is_passed_over_but_a_store_that_went_back_is_followed() -> None:
+    noon = datetime(2024, 3, 12, 12, tzinfo=UTC)
+    seen = watcher()
+    seen.advance(900, noon)
+    # Read just before the commit that was told in-process: older in both respects.
+    seen.polled(800, noon - timedelta(seconds=1))
+    assert (seen.position, seen.caught_up_at) == (900, noon)
+    # Views being rebuilt, not caught up yet.
+    seen.polled(300, None)
+    assert (seen.position, seen.caught_up_at) == (300, None)
+    seen.advance(900, noon)
+    # The store itself went back (a restore, a failover) and the projector caught up on it.
+    seen.polled(50, noon + timedelta(minutes=1))
+    assert (seen.position, seen.caught_up_at) == (50, noon + timedelta(minutes=1))
+    seen.heard(51)
+    assert seen.position == 51
+
+
 def test_the_horizon_only_moves_forward_when_told_in_process() -> None:
     seen = watcher()
     assert seen.horizon is None
