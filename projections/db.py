@@ -83,20 +83,26 @@ async def _keep_session(connection: Connection) -> None:
     """Pooled connections never change session state, so there is nothing to reset."""
 
 
-class _FairPool(asyncpg.Pool):
+class FairPool(asyncpg.Pool):
     """An asyncpg pool that hands out connections in the order they were asked for.
 
     asyncpg's own pool gives a released connection to whichever task asks next, even while others
     wait, and a task that was woken but passed over queues again at the back: under more requests
     than connections a few of them waited seconds while the rest took milliseconds. A fair
     semaphore of the pool's size, taken before the pool's queue, makes the wait first come, first
-    served.
+    served. A turn comes back when the connection goes back through ``release`` (``async with``
+    does that, and so do the pool's own ``fetch`` and ``execute``), not when one is closed.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._turns = anyio.Semaphore(kwargs["max_size"], fast_acquire=True)
         self._lent: set[int] = set()
+
+    @property
+    def turns_left(self) -> int:
+        """How many more connections could be handed out without waiting."""
+        return self._turns.value
 
     async def _acquire(self, timeout: float | None) -> Any:  # noqa: ASYNC109 - asyncpg's own
         with anyio.fail_after(timeout):
@@ -120,7 +126,7 @@ class _FairPool(asyncpg.Pool):
 
 
 async def create_pool(url: str, *, size: int) -> Pool:
-    pool: Pool = await _FairPool(
+    pool: Pool = await FairPool(
         url,
         min_size=min(2, size),
         max_size=size,
