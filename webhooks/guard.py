@@ -55,10 +55,44 @@ def check_url(url: str) -> None:
         raise ValueError("a webhook URL cannot carry credentials")
 
 
+# IPv6 prefixes that carry an IPv4 address inside; they are judged by the address they carry.
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"),)
+# Refused whatever they carry: the 6to4 relay anycast block, and IPv6 site-local (deprecated, but
+# routed inside some networks as if it were private).
+_REFUSED = {
+    ipaddress.ip_network("192.88.99.0/24"): "6to4 relay anycast",
+    ipaddress.ip_network("fec0::/10"): "site-local",
+    ipaddress.ip_network("64:ff9b:1::/48"): "local-use NAT64",
+}
+
+
+def _embedded(address: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses an IPv6 transition address carries, with the mechanism's name."""
+    if address.ipv4_mapped is not None:
+        return [("IPv4-mapped", address.ipv4_mapped)]
+    if address.sixtofour is not None:
+        return [("6to4", address.sixtofour)]
+    if address.teredo is not None:
+        server, client = address.teredo
+        return [("Teredo", server), ("Teredo", client)]
+    if any(address in network for network in _NAT64):
+        return [("NAT64", ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF))]
+    return []
+
+
 def why_not_public(address: IPAddress) -> str | None:
     """Why an address may not be called, or None when it is public."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    for network, label in _REFUSED.items():
+        if address.version == network.version and address in network:
+            return label
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded(address)
+        if embedded:
+            for mechanism, inner in embedded:
+                reason = why_not_public(inner)
+                if reason is not None:
+                    return reason if mechanism == "IPv4-mapped" else f"{mechanism} of {reason}"
+            return None
     if address in _METADATA:
         return _METADATA[address]
     for test, label in (

@@ -31,6 +31,22 @@ from webhooks.signing import new_secret
         ("fd00:ec2::254", "cloud metadata"),
         ("93.184.216.34", None),
         ("2606:4700::1111", None),
+        # IPv6 transition addresses are judged by the IPv4 addresses they carry.
+        ("2002:0a00:0001::1", "6to4 of private"),
+        ("2002:7f00:0001::1", "6to4 of loopback"),
+        ("2002:a9fe:a9fe::1", "6to4 of cloud metadata"),
+        ("2002:5db8:d822::1", None),
+        ("2001:0:5db8:d822:0:f227:f5ff:fffe", "Teredo of private"),  # client 10.0.0.1
+        ("2001::1", "Teredo of unspecified"),
+        ("2001:0:5db8:d822:0:f227:a2fe:fffe", None),  # server and client public
+        ("64:ff9b::10.0.0.1", "NAT64 of private"),
+        ("64:ff9b::127.0.0.1", "NAT64 of loopback"),
+        ("64:ff9b::169.254.169.254", "NAT64 of cloud metadata"),
+        ("64:ff9b::93.184.216.34", None),
+        ("64:ff9b:1::93.184.216.34", "local-use NAT64"),
+        ("fec0::1", "site-local"),
+        ("feff:ffff::1", "site-local"),
+        ("192.88.99.1", "6to4 relay anycast"),
     ],
 )
 def test_only_public_addresses_may_be_called(address: str, reason: str | None) -> None:
