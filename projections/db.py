@@ -23,8 +23,39 @@ else:  # the classes are generic only in their stubs
     Db = Any
 
 
-# What a lost or refused connection raises; workers reconnect on these.
-CONNECTION_ERRORS = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
+class DatabaseUnavailable(ConnectionError):
+    """The database is known to be out of reach; answered 503 without trying it."""
+
+
+# What a lost, refused or not-yet-accepted connection raises (a server starting, shutting down,
+# out of connections or restarting); workers reconnect on these and requests answer 503.
+CONNECTION_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+)
+# PostgreSQL error classes a given input causes every time: a data exception (22) or an integrity
+# constraint violation (23). Anything else may pass by itself (the server is back, a lock freed).
+_DETERMINISTIC_CLASSES = frozenset({"22", "23"})
+# How long to wait for a connection to a server that does not answer.
+CONNECT_TIMEOUT = 5.0
+
+
+def is_deterministic(error: BaseException) -> bool:
+    """Whether trying the same work again would fail the same way.
+
+    Lost connections and errors of the server's state are not; errors of the data are, and so is
+    any error of our own code (a decode failure, a missing reference).
+    """
+    if isinstance(error, CONNECTION_ERRORS):
+        return False
+    if isinstance(error, asyncpg.PostgresError):
+        return str(error.sqlstate)[:2] in _DETERMINISTIC_CLASSES
+    return isinstance(error, Exception)
+
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
@@ -74,7 +105,9 @@ async def close(connection: Connection) -> None:
 
 
 async def connect(url: str) -> Connection:
-    connection: Connection = await asyncpg.connect(url, server_settings=SESSION_SETTINGS)
+    connection: Connection = await asyncpg.connect(
+        url, server_settings=SESSION_SETTINGS, timeout=CONNECT_TIMEOUT
+    )
     await init_connection(connection)
     return connection
 
@@ -139,5 +172,6 @@ async def create_pool(url: str, *, size: int) -> Pool:
         record_class=asyncpg.Record,
         command_timeout=60,
         server_settings=SESSION_SETTINGS,
+        timeout=CONNECT_TIMEOUT,
     )
     return pool

@@ -20,9 +20,9 @@ from anyio.abc import TaskStatus
 from eventsourcing.persistence import StoredEvent
 
 from domain.application import EVENT_SCHEMA, EVENT_TABLE
-from domain.codec import MsgspecMapper
 from projections.apply import BatchApplier, Positioned
-from projections.db import CONNECTION_ERRORS, Connection, close, connect
+from projections.db import CONNECTION_ERRORS, Connection, close, connect, is_deterministic
+from projections.decoding import EventDecoder
 from projections.schema import REBUILT_TABLES
 
 log = logging.getLogger("claimledger.projector")
@@ -41,12 +41,34 @@ _READ_EVENTS = (
     f" FROM {EVENT_SCHEMA}.{EVENT_TABLE} WHERE notification_id > $1"
     " ORDER BY notification_id LIMIT $2"
 )
+_MAX_BACKOFF = 30.0
+# How soon a worker tries its database again after losing it.
+RECONNECT_SECONDS = 0.5
+_ERROR_TEXT_MAX = 2000
+
+
+def error_text(error: BaseException) -> str:
+    """An error as one line the views can keep (no NUL, bounded)."""
+    text = f"{type(error).__name__}: {error}".replace("\x00", "\ufffd")
+    return text[:_ERROR_TEXT_MAX]
+
 
 # Called after the views are written and before the commit; tests inject failures here.
 Fault = Callable[[int, int], Awaitable[None]]
 # Told after each commit: the position reached and, when the batch found nothing left behind it,
 # the moment it caught up (what ``views.tracking.caught_up_at`` now says).
 OnAdvance = Callable[[int, datetime | None], None]
+
+
+class ProjectionStuck(Exception):
+    """An event the projector cannot apply now; the message names it."""
+
+
+def _describe(row: Any) -> str:
+    return (
+        f"event {row['notification_id']} ({row['topic']} of {row['originator_id']}"
+        f" v{row['originator_version']})"
+    )
 
 
 class Projector:
@@ -66,28 +88,59 @@ class Projector:
         self.poll_seconds = poll_seconds
         self.on_advance = on_advance
         self.fault = fault
-        self.mapper = MsgspecMapper()
+        self.decoder = EventDecoder()
         self.active = False
         self.position = 0
         self.batches: list[tuple[int, int]] = []
+        # The error that keeps the projector from advancing, while it does.
+        self.error: str | None = None
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Become the active projector (waiting as standby if another is), then keep up."""
+        """Become the active projector (waiting as standby if another is), then keep up.
+
+        Nothing it meets ends it: a lost database is reconnected to within a second of its
+        return, and any other failure is logged, recorded for ``/ready`` and retried after a
+        pause that grows while the projector does not advance.
+        """
         task_status.started()
-        backoff = 1.0
+        failures = 0
         while True:
+            before = self.position
             try:
                 await self._run_once()
-                return
             except CONNECTION_ERRORS as error:
                 log.warning("projector lost its database connection (%s); reconnecting", error)
-            except Exception:
-                # An event the views cannot take stops projection (never skipped), not the API.
-                log.exception("projector failed; it retries in %.0f s", backoff)
-                backoff = min(backoff * 2, 30.0)
+                self.error = error_text(error)
+                pause = RECONNECT_SECONDS
+            except Exception as error:
+                failures = 0 if self.position != before else failures + 1
+                pause = min(RECONNECT_SECONDS * 2**failures, _MAX_BACKOFF)
+                log.exception(
+                    "projector stopped at position %d; it retries in %.1f s", self.position, pause
+                )
+                self.error = error_text(error)
+                await self._record_error(error)
             finally:
                 self.active = False
-            await anyio.sleep(backoff)
+            await anyio.sleep(pause)
+
+    async def _record_error(self, error: BaseException) -> None:
+        """Tell other processes (``/ready``) why the projector does not advance."""
+        try:
+            connection = await connect(self.url)
+        except CONNECTION_ERRORS:
+            return
+        try:
+            await connection.execute(
+                "UPDATE views.tracking SET last_error = $2, last_error_at = now()"
+                " WHERE projection = $1",
+                PROJECTION,
+                error_text(error),
+            )
+        except Exception:  # only a report: the projector retries regardless
+            log.warning("could not record the projector's error", exc_info=True)
+        finally:
+            await close(connection)
 
     async def _run_once(self) -> None:
         lock = await connect(self.url)
@@ -128,14 +181,85 @@ class Projector:
                 return applied
 
     async def apply_batch(self, connection: Connection) -> int:
-        """One transaction: the next batch of events, applied to the views."""
+        """The next batch of events, applied to the views in one transaction; how many.
+
+        When a batch fails (but for a lost connection), its events are applied one by one to
+        find the one at fault. An event that fails for a reason that would fail it again (data
+        the views cannot take, an error of our own code) is set aside in
+        ``views.skipped_events`` and logged, so that it never stops the ledger; one that fails
+        otherwise (the server refuses for now) stops the projector there, named in the error.
+        """
+        try:
+            return await self._apply(connection, self.batch_size)
+        except CONNECTION_ERRORS:
+            raise
+        except Exception as error:
+            log.warning("a batch of events failed (%s); applying them one by one", error)
+        applied = 0
+        while applied < self.batch_size:
+            try:
+                count = await self._apply(connection, 1)
+            except CONNECTION_ERRORS:
+                raise
+            except Exception as error:
+                row = await connection.fetchrow(
+                    _READ_EVENTS, await projected_position(connection), 1
+                )
+                if row is None:
+                    raise
+                event = _describe(row)
+                if not is_deterministic(error):
+                    raise ProjectionStuck(f"cannot apply {event}: {error_text(error)}") from error
+                count = await self._skip(connection, row, event, error)
+            if count == 0:
+                break
+            applied += count
+        return applied
+
+    async def _skip(
+        self, connection: Connection, row: Any, event: str, error: BaseException
+    ) -> int:
+        """Set an event aside: record why, and move the position past it."""
+        position = row["notification_id"]
         async with connection.transaction():
             start = await connection.fetchval(
                 "SELECT position FROM views.tracking WHERE projection = $1 FOR UPDATE", PROJECTION
             )
-            rows = await connection.fetch(_READ_EVENTS, start, self.batch_size)
+            if start >= position:
+                return 0
+            log.error("skipped %s, which the views cannot take: %s", event, error_text(error))
+            await connection.execute(
+                "INSERT INTO views.skipped_events"
+                " (position, topic, originator_id, originator_version, error)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (position) DO NOTHING",
+                position,
+                row["topic"],
+                row["originator_id"],
+                row["originator_version"],
+                error_text(error),
+            )
+            await self._move(connection, position)
+        self._advanced(position, None)
+        return 1
+
+    async def _move(self, connection: Connection, position: int) -> None:
+        await connection.execute(
+            "UPDATE views.tracking SET position = $2, updated_at = now(), last_error = NULL,"
+            " last_error_at = NULL WHERE projection = $1",
+            PROJECTION,
+            position,
+        )
+        await connection.execute("SELECT pg_notify($1, $2)", PROJECTED_CHANNEL, str(position))
+
+    async def _apply(self, connection: Connection, limit: int) -> int:
+        """One transaction: up to ``limit`` events after the position, applied to the views."""
+        async with connection.transaction():
+            start = await connection.fetchval(
+                "SELECT position FROM views.tracking WHERE projection = $1 FOR UPDATE", PROJECTION
+            )
+            rows = await connection.fetch(_READ_EVENTS, start, limit)
             caught_up_at: datetime | None = None
-            if len(rows) < self.batch_size:
+            if len(rows) < limit:
                 # Nothing committed before this read is left behind: the horizon moves.
                 caught_up_at = await connection.fetchval(
                     "UPDATE views.tracking SET caught_up_at = statement_timestamp()"
@@ -148,7 +272,7 @@ class Projector:
             events = [
                 Positioned(
                     row["notification_id"],
-                    self.mapper.to_domain_event(
+                    self.decoder.decode(
                         StoredEvent(
                             originator_id=row["originator_id"],
                             originator_version=row["originator_version"],
@@ -163,12 +287,7 @@ class Projector:
             end = rows[-1]["notification_id"]
             if self.fault is not None:
                 await self.fault(start, end)
-            await connection.execute(
-                "UPDATE views.tracking SET position = $2, updated_at = now() WHERE projection = $1",
-                PROJECTION,
-                end,
-            )
-            await connection.execute("SELECT pg_notify($1, $2)", PROJECTED_CHANNEL, str(end))
+            await self._move(connection, end)
         self.batches.append((start, end))
         if len(self.batches) > _BATCHES_KEPT:
             del self.batches[: _BATCHES_KEPT // 2]
@@ -177,6 +296,7 @@ class Projector:
 
     def _advanced(self, position: int, caught_up_at: datetime | None) -> None:
         self.position = position
+        self.error = None
         if self.on_advance is not None:
             self.on_advance(position, caught_up_at)
 

@@ -179,9 +179,25 @@ CREATE INDEX IF NOT EXISTS claim_history_incident_status
 DROP INDEX IF EXISTS views.claim_history_incident;
 """
 
+# Why the projector is not advancing (while it is not), and the events it had to set aside.
+PROJECTOR_ERRORS = """
+ALTER TABLE views.tracking
+    ADD COLUMN IF NOT EXISTS last_error text,
+    ADD COLUMN IF NOT EXISTS last_error_at timestamptz;
+CREATE TABLE IF NOT EXISTS views.skipped_events (
+    position bigint PRIMARY KEY,
+    topic text NOT NULL,
+    originator_id uuid NOT NULL,
+    originator_version bigint NOT NULL,
+    error text NOT NULL,
+    skipped_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
 MIGRATIONS: Sequence[tuple[str, str]] = (
     ("0101_views", VIEW_TABLES),
     ("0102_history_by_incident", HISTORY_BY_INCIDENT),
+    ("0103_projector_errors", PROJECTOR_ERRORS),
 )
 
 # A feed cursor at (position, LAST_SEQ) is past every entry of that position.
@@ -199,4 +215,5 @@ REBUILT_TABLES = (
     "views.statements",
     "views.claim_history",
     "views.feed",
+    "views.skipped_events",
 )

@@ -1,8 +1,14 @@
-"""How far the projector has got, as the API sees it: for ``min_position`` waits and headers."""
+"""How far the projector has got, as the API sees it: for ``min_position`` waits and headers.
+
+Each database the API reads from has its own watcher, which reads that database's own tracking
+row: an answer's position and settled horizon are those of the rows it was read from. The watcher
+also notices when its database is gone and when it is back.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,22 +16,38 @@ import anyio
 from anyio.abc import TaskStatus
 
 from projections.db import CONNECTION_ERRORS, close, connect
-from projections.projector import PROJECTED_CHANNEL, PROJECTION
+from projections.projector import PROJECTED_CHANNEL, PROJECTION, RECONNECT_SECONDS
 
 log = logging.getLogger("claimledger.watcher")
 
+# Told when the database answers again after it was lost.
+OnRestored = Callable[[], Awaitable[None]]
+
 
 class PositionWatcher:
-    """Follows the projector's position by NOTIFY, by polling, or by being told in-process."""
+    """Follows the projector's position by NOTIFY, by polling, or by being told in-process.
+
+    ``listen=False`` polls only: a streaming replica cannot LISTEN.
+    """
 
     def __init__(
-        self, url: str, *, poll_seconds: float = 0.5, settle_seconds: float = 60.0
+        self,
+        url: str,
+        *,
+        poll_seconds: float = 0.5,
+        settle_seconds: float = 60.0,
+        listen: bool = True,
+        on_restored: OnRestored | None = None,
     ) -> None:
         self.url = url
         self.poll_seconds = poll_seconds
         self.settle = timedelta(seconds=settle_seconds)
+        self.listen = listen
+        self.on_restored = on_restored
         self.position = 0
         self.caught_up_at: datetime | None = None
+        # Whether the database answered the last poll; None before the first.
+        self.available: bool | None = None
         self._waiters: list[tuple[int, anyio.Event]] = []
 
     @property
@@ -95,8 +117,12 @@ class PositionWatcher:
             try:
                 await self._follow()
             except CONNECTION_ERRORS as error:
-                log.warning("position watcher reconnecting after %s", error)
-            await anyio.sleep(1.0)
+                if self.available is not False:
+                    log.warning("lost the database (%s); reconnecting", error)
+            except Exception:
+                log.exception("position watcher failed; reconnecting")
+            self.available = False
+            await anyio.sleep(RECONNECT_SECONDS)
 
     async def _follow(self) -> None:
         connection = await connect(self.url)
@@ -107,8 +133,13 @@ class PositionWatcher:
                 self.heard(int(str(payload)))
                 wake.set()
 
-            await connection.add_listener(PROJECTED_CHANNEL, notified)
+            if self.listen:
+                await connection.add_listener(PROJECTED_CHANNEL, notified)
             await self._poll(connection)
+            if self.available is False and self.on_restored is not None:
+                log.warning("the database answers again")
+                await self.on_restored()
+            self.available = True
             while True:
                 with anyio.move_on_after(self.poll_seconds):
                     await wake.wait()

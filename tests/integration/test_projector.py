@@ -20,8 +20,8 @@ from tests.helpers import until
 from tests.ledger_data import WRITER, populate
 
 
-class InjectedFailure(Exception):
-    pass
+class InjectedFailure(BaseException):
+    """Stands for the process dying between writing and committing: nothing in it handles this."""
 
 
 @pytest.fixture
