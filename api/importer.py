@@ -13,14 +13,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import msgspec
-from msgspec import Meta
 
 from api.schemas import (
     ClaimCreate,
+    IdempotencyKeyText,
     IncidentCreate,
     SourceCreate,
     StatementBatchItem,
@@ -56,7 +56,7 @@ class WithdrawalLine(WithdrawalCreate, tag="withdrawal", tag_field="type"):
     """Names the statement by id or by the idempotency key it was recorded with."""
 
     statement_id: UUID | None = None
-    idempotency_key: Annotated[str, Meta(min_length=1, max_length=255)] | None = None
+    idempotency_key: IdempotencyKeyText | None = None
 
 
 Line = SourceLine | IncidentLine | ClaimLine | StatementLine | WithdrawalLine

@@ -30,16 +30,25 @@ from domain.values import (
 
 Aware = Annotated[
     datetime,
-    Meta(tz=True, description="RFC 3339 date-time with an offset, e.g. 2024-03-12T06:10:00Z"),
+    Meta(
+        tz=True,
+        description="RFC 3339 date-time with an offset, e.g. 2024-03-12T06:10:00Z, from "
+        "1900-01-01 up to (not including) 2200-01-01",
+    ),
 ]
-Url = Annotated[str, Meta(max_length=2048, pattern=r"^https?://[^\s]+$")]
-Name = Annotated[str, Meta(min_length=1, max_length=300)]
-ShortText = Annotated[str, Meta(min_length=1, max_length=2000)]
-LongText = Annotated[str, Meta(min_length=1, max_length=20_000)]
+# Every free text refuses NUL (U+0000), which PostgreSQL cannot keep in text or jsonb.
+NO_NUL = r"^[^\x00]*$"
+Url = Annotated[str, Meta(max_length=2048, pattern=r"^https?://[^\s\x00]+$")]
+Name = Annotated[str, Meta(min_length=1, max_length=300, pattern=NO_NUL)]
+Title = Annotated[str, Meta(min_length=1, max_length=500, pattern=NO_NUL)]
+ShortText = Annotated[str, Meta(min_length=1, max_length=2000, pattern=NO_NUL)]
+LongText = Annotated[str, Meta(min_length=1, max_length=20_000, pattern=NO_NUL)]
 Latitude = Annotated[float, Meta(ge=-90, le=90)]
 Longitude = Annotated[float, Meta(ge=-180, le=180)]
-Channel = Annotated[str, Meta(min_length=1, max_length=64)]
+Channel = Annotated[str, Meta(min_length=1, max_length=64, pattern=NO_NUL)]
+IdempotencyKeyText = Annotated[str, Meta(min_length=1, max_length=255, pattern=NO_NUL)]
 Tag = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+Tags = Annotated[list[Tag], Meta(max_length=32)]
 Country = Annotated[str, Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 Language = Annotated[
     str, Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$", description="BCP 47 tag")
@@ -82,13 +91,13 @@ class PlaceIn(Strict):
 
 
 class IncidentCreate(Strict):
-    title: Annotated[str, Meta(min_length=1, max_length=500)]
+    title: Title
     summary: LongText | None = None
     place: PlaceIn | None = None
     occurred_from: Aware | None = None
     occurred_to: Aware | None = None
     occurred_precision: TimePrecision | None = None
-    tags: Annotated[list[Tag], Meta(max_length=32)] = []
+    tags: Tags = []
 
     def draft(self) -> IncidentDraft:
         return IncidentDraft(
@@ -105,13 +114,13 @@ class IncidentCreate(Strict):
 class IncidentRevision(Strict):
     """Fields to change; a field left out keeps its value, ``null`` clears an optional one."""
 
-    title: Annotated[str, Meta(min_length=1, max_length=500)] | msgspec.UnsetType = msgspec.UNSET
+    title: Title | msgspec.UnsetType = msgspec.UNSET
     summary: LongText | msgspec.UnsetType | None = msgspec.UNSET
     place: PlaceIn | msgspec.UnsetType | None = msgspec.UNSET
     occurred_from: Aware | msgspec.UnsetType | None = msgspec.UNSET
     occurred_to: Aware | msgspec.UnsetType | None = msgspec.UNSET
     occurred_precision: TimePrecision | msgspec.UnsetType | None = msgspec.UNSET
-    tags: Annotated[list[Tag], Meta(max_length=32)] | msgspec.UnsetType = msgspec.UNSET
+    tags: Tags | msgspec.UnsetType = msgspec.UNSET
 
     def apply(self, current: IncidentDraft) -> IncidentDraft:
         changes: dict[str, object] = {}
@@ -193,7 +202,7 @@ class StatementBatchItem(StatementCreate, kw_only=True):
     """A statement and the claim it is about, in a batch."""
 
     claim_id: UUID
-    idempotency_key: Annotated[str, Meta(min_length=1, max_length=255)] | None = None
+    idempotency_key: IdempotencyKeyText | None = None
 
     def statement(self) -> StatementCreate:
         fields = msgspec.structs.asdict(self)

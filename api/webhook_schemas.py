@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta, Struct
 
-from api.schemas import Strict
+from api.schemas import NO_NUL, Strict
 
 
 class EventType(StrEnum):
@@ -21,10 +21,10 @@ class EventType(StrEnum):
     INCIDENT_OPENED = "incident.opened"
 
 
-WebhookUrl = Annotated[str, Meta(min_length=8, max_length=2048, pattern=r"^https?://[^\s]+$")]
+WebhookUrl = Annotated[str, Meta(min_length=8, max_length=2048, pattern=r"^https?://[^\s\x00]+$")]
 EventTypes = Annotated[list[EventType], Meta(min_length=1, max_length=5)]
 IncidentIds = Annotated[list[UUID], Meta(min_length=1, max_length=1000)]
-Description = Annotated[str, Meta(max_length=500)]
+Description = Annotated[str, Meta(max_length=500, pattern=NO_NUL)]
 
 
 class WebhookCreate(Strict):

@@ -10,7 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.errors import InvalidInput
-from domain.values import Place, TimePrecision
+from domain.values import Place, TimePrecision, check_instant
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,10 @@ class IncidentDraft:
     tags: tuple[str, ...] = ()
 
     def check(self) -> None:
+        for name in ("occurred_from", "occurred_to"):
+            value = getattr(self, name)
+            if value is not None:
+                check_instant(value, field=name)
         if (
             self.occurred_from is not None
             and self.occurred_to is not None

@@ -10,7 +10,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from domain.errors import AlreadyWithdrawn, InvalidInput
-from domain.values import Evidence, Stance
+from domain.values import Evidence, Stance, check_instant
 
 # Ids of statements recorded with an Idempotency-Key live in their own namespace, so a retry of the
 # same key finds the aggregate the first attempt created.
@@ -37,6 +37,7 @@ class StatementDraft:
     credibility: int | None = None
 
     def check(self, *, now: datetime, clock_skew: timedelta) -> None:
+        check_instant(self.published_at, field="published_at")
         if self.published_at > now + clock_skew:
             raise InvalidInput(
                 f"published_at {self.published_at.isoformat()} is in the future",

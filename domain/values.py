@@ -3,7 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
+
+from domain.errors import InvalidInput
+
+# The instants a client may give (when a source spoke, when an incident happened): wide enough for
+# any report, narrow enough that every later step can render them in any offset.
+EARLIEST_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_INSTANT = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def check_instant(value: datetime, *, field: str) -> None:
+    """Refuse an instant outside [1900-01-01, 2200-01-01)."""
+    if not EARLIEST_INSTANT <= value < LATEST_INSTANT:
+        raise InvalidInput(
+            f"{field} {value.isoformat()} is outside the instants the ledger keeps"
+            " (from 1900-01-01 up to 2200-01-01)",
+            field=field,
+        )
 
 
 class SourceKind(StrEnum):

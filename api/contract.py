@@ -1,0 +1,125 @@
+"""The OpenAPI document says what the server does: strict bodies, every field's limits.
+
+Litestar's own schema for msgspec Structs drops the constraints of nested types (a list's item
+pattern, the arms of a union) and never says ``additionalProperties: false``. This plugin, asked
+before Litestar's own, describes a Struct from msgspec's view of it: every ``Meta`` at every
+depth, ``UNSET`` left out of unions, and unknown fields refused where the Struct refuses them.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import dataclasses
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import msgspec
+from litestar.openapi.spec import Example, Schema
+from litestar.params import ParameterKwarg
+from litestar.plugins import OpenAPISchemaPlugin
+from litestar.types import Empty
+from litestar.typing import FieldDefinition
+
+_SEQUENCES = (list, set, frozenset, tuple, collections.abc.Sequence, collections.abc.Set)
+_CONSTRAINTS = ("gt", "ge", "lt", "le", "multiple_of", "pattern")
+
+
+def _constraints(meta: msgspec.Meta, target: Any) -> dict[str, Any]:
+    found = {name: value for name in _CONSTRAINTS if (value := getattr(meta, name)) is not None}
+    origin = get_origin(target) or target
+    sequence = isinstance(origin, type) and issubclass(origin, _SEQUENCES)
+    if meta.min_length is not None:
+        found["min_items" if sequence else "min_length"] = meta.min_length
+    if meta.max_length is not None:
+        found["max_items" if sequence else "max_length"] = meta.max_length
+    return found
+
+
+def _documentation(meta: msgspec.Meta) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    if meta.title is not None:
+        found["title"] = meta.title
+    if meta.description is not None:
+        found["description"] = meta.description
+    if meta.examples:
+        found["examples"] = [Example(value=example) for example in meta.examples]
+    return found
+
+
+def _rewrite(annotation: Any, docs: dict[str, Any]) -> Any:
+    """msgspec ``Meta`` as Litestar's ``ParameterKwarg`` at every depth, without ``UnsetType``.
+
+    Titles, descriptions and examples are gathered into ``docs`` (the outermost wins), to be
+    put on the property rather than inside one arm of a union.
+    """
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        inner, *metadata = get_args(annotation)
+        inner = _rewrite(inner, docs)
+        limits: dict[str, Any] = {}
+        kept = []
+        for item in metadata:
+            if isinstance(item, msgspec.Meta):
+                limits.update(_constraints(item, inner))
+                for key, value in _documentation(item).items():
+                    docs.setdefault(key, value)
+            else:
+                kept.append(item)
+        extras = ([ParameterKwarg(**limits)] if limits else []) + kept
+        return Annotated[(inner, *extras)] if extras else inner
+    if origin in (Union, types.UnionType):
+        arms = [_rewrite(arm, docs) for arm in get_args(annotation) if arm is not msgspec.UnsetType]
+        return arms[0] if len(arms) == 1 else Union[tuple(arms)]  # noqa: UP007 - built at run time
+    if origin is Literal or origin is None:
+        return annotation
+    arguments = tuple(
+        argument if argument is Ellipsis else _rewrite(argument, docs)
+        for argument in get_args(annotation)
+    )
+    if not arguments:
+        return annotation
+    return origin[arguments]
+
+
+def _with_documentation(annotation: Any, docs: dict[str, Any]) -> Any:
+    if not docs:
+        return annotation
+    if get_origin(annotation) is Annotated:
+        inner, *metadata = get_args(annotation)
+        for index, item in enumerate(metadata):
+            if isinstance(item, ParameterKwarg):
+                metadata[index] = dataclasses.replace(item, **docs)
+                return Annotated[(inner, *metadata)]
+    return Annotated[annotation, ParameterKwarg(**docs)]
+
+
+class StructContract(OpenAPISchemaPlugin):
+    """The schema of a msgspec Struct with all of its limits (see the module's docstring)."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return not field_definition.is_union and field_definition.is_subclass_of(msgspec.Struct)
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: Any) -> Schema:
+        hints = field_definition.get_type_hints(include_extras=True, resolve_generics=True)
+        info = msgspec.inspect.type_info(field_definition.type_)
+        assert isinstance(info, msgspec.inspect.StructType)
+        properties: dict[str, FieldDefinition] = {}
+        for field in info.fields:
+            docs: dict[str, Any] = {}
+            properties[field.encode_name] = FieldDefinition.from_annotation(
+                _with_documentation(_rewrite(hints[field.name], docs), docs),
+                name=field.encode_name,
+                default=(
+                    Empty if field.default in (msgspec.NODEFAULT, msgspec.UNSET) else field.default
+                ),
+            )
+        required = [field.encode_name for field in info.fields if field.required]
+        if info.tag_field:
+            properties[info.tag_field] = FieldDefinition.from_annotation(Literal[info.tag])
+            required.append(info.tag_field)
+        schema: Schema = schema_creator.create_component_schema(
+            field_definition, required=sorted(required), property_fields=properties
+        )
+        if info.forbid_unknown_fields:
+            schema.additional_properties = False
+        return schema
