@@ -12,14 +12,21 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.auth import KeyStore, authorize
+from api.bodies import StrictRequest
+from api.contract import StructContract
 from api.database import create_pool
 from api.deps import DEPENDENCIES
 from api.migrations import migrate
+from api.options import EveryMethodAllowed
+from api.parameters import DeclaredParametersOnly
 from api.problems import EXCEPTION_HANDLERS
+from api.reads import ReadSource
 from api.routes import claims, health, incidents, sources, stream, timeline, webhooks
+from api.routes.stream import StreamCount
 from api.settings import Settings
-from api.workers import background_workers
+from api.workers import background_workers, supervised
 from api.writer import Writer, open_ledger
+from domain.application import Ledger
 from projections.watcher import PositionWatcher
 from webhooks.delivery import new_client
 
@@ -35,38 +42,79 @@ def create_app(settings: Settings) -> Litestar:
         await migrate(url)
         write_pool = await create_pool(url, size=4)
         # Reads have a pool of their own, so that many readers never queue behind writes' lookups.
-        read_pool = await create_pool(
-            settings.read_database_url or url, size=settings.read_pool_size
-        )
-        ledger = await anyio.to_thread.run_sync(
-            lambda: open_ledger(
+        read_url = settings.read_database_url or url
+        read_pool = await create_pool(read_url, size=settings.read_pool_size)
+
+        def new_ledger() -> Ledger:
+            return open_ledger(
                 url,
                 pool_size=settings.write_pool_size,
                 clock_skew_seconds=settings.clock_skew_seconds,
             )
-        )
+
+        async def primary_restored() -> None:
+            # Connections made before the server went away are dead: make new ones.
+            await writer.reopen()
+            await write_pool.expire_connections()
+            if settings.read_database_url is None:
+                await read_pool.expire_connections()
+
+        async def replica_restored() -> None:
+            await read_pool.expire_connections()
+
         watcher = PositionWatcher(
-            url, poll_seconds=settings.poll_seconds, settle_seconds=settings.settle_seconds
+            url,
+            poll_seconds=settings.poll_seconds,
+            settle_seconds=settings.settle_seconds,
+            on_restored=primary_restored,
         )
+        writer = Writer(
+            await anyio.to_thread.run_sync(new_ledger),
+            write_pool,
+            threads=settings.write_pool_size,
+            available=lambda: watcher.available is not False,
+            reopen=new_ledger,
+        )
+        primary_reads = ReadSource(
+            read_pool if settings.read_database_url is None else write_pool, watcher
+        )
+        reads = primary_reads
+        if settings.read_database_url is not None:
+            # A replica has a tracking row of its own, which says what its rows hold.
+            reads = ReadSource(
+                read_pool,
+                PositionWatcher(
+                    read_url,
+                    poll_seconds=settings.poll_seconds,
+                    settle_seconds=settings.settle_seconds,
+                    listen=False,
+                    on_restored=replica_restored,
+                ),
+            )
         app.state.settings = settings
         app.state.pool = write_pool
-        app.state.read_pool = read_pool
+        app.state.reads = reads
+        app.state.primary_reads = primary_reads
         app.state.webhook_client = new_client(settings.delivery_options())
         app.state.key_store = KeyStore(write_pool, cache_seconds=settings.key_cache_seconds)
-        app.state.writer = Writer(ledger, write_pool, threads=settings.write_pool_size)
+        app.state.writer = writer
         app.state.watcher = watcher
+        app.state.streams = StreamCount(settings.max_streams)
         try:
             async with anyio.create_task_group() as group:
-                await group.start(watcher.run)
+                await group.start(supervised, "the position watcher", watcher.run)
+                if reads is not primary_reads:
+                    await group.start(supervised, "the replica's watcher", reads.watcher.run)
                 async with background_workers(settings, on_advance=watcher.advance) as workers:
                     app.state.workers = workers
                     yield
                 group.cancel_scope.cancel()
         finally:
-            await app.state.webhook_client.aclose()
-            await anyio.to_thread.run_sync(ledger.close)
-            await read_pool.close()
-            await write_pool.close()
+            with anyio.CancelScope(shield=True):
+                await app.state.webhook_client.aclose()
+                await writer.close()
+                await read_pool.close()
+                await write_pool.close()
 
     v1 = Router(
         "/v1",
@@ -106,6 +154,8 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[lifespan],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=StrictRequest,
+        plugins=[StructContract(), DeclaredParametersOnly(), EveryMethodAllowed()],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
         debug=False,

@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import eventsourcing.persistence
 import msgspec
+import psycopg
 from litestar import Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -31,6 +33,7 @@ from domain.errors import (
     NotFound,
     UnknownReference,
 )
+from projections.db import CONNECTION_ERRORS
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("claimledger.api")
@@ -83,6 +86,14 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         ProblemType("too-large", 413, "Request body too large", "The body exceeds the size limit."),
         ProblemType(
             "not-ready", 503, "Not ready yet", "The read model has not caught up; retry shortly."
+        ),
+        ProblemType(
+            "unavailable",
+            503,
+            "Service unavailable",
+            "The database is out of reach, or the server is at its limit of open streams; retry "
+            "after the Retry-After seconds. A write answered so was not acknowledged: send it "
+            "again (with its Idempotency-Key, if it had one).",
         ),
         ProblemType("http-error", 400, "HTTP error", "An error of the HTTP layer."),
         ProblemType("internal", 500, "Internal error", "Something failed on our side."),
@@ -218,7 +229,37 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
     return problem(request, slug, str(error.detail), status=error.status_code, headers=headers)
 
 
+# What the event store's library and its driver raise for a lost or refused connection.
+_WRITE_SIDE_UNAVAILABLE = (
+    eventsourcing.persistence.OperationalError,
+    eventsourcing.persistence.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether an error (or one it was raised from) says the database is out of reach."""
+    seen: BaseException | None = error
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, CONNECTION_ERRORS + _WRITE_SIDE_UNAVAILABLE):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def unavailable(request: Request[Any, Any, Any], detail: str) -> Response[dict[str, Any]]:
+    return problem(request, "unavailable", detail, headers={"Retry-After": "1"})
+
+
 def _unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:
+    if database_unavailable(error):
+        log.warning(
+            "%s %s: the database is out of reach (%s)", request.method, request.url.path, error
+        )
+        return unavailable(request, "the database is out of reach; retry shortly")
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return problem(
         request, "internal", "an unexpected error occurred", status=HTTP_500_INTERNAL_SERVER_ERROR

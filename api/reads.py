@@ -3,6 +3,10 @@
 A GET with ``min_position=N`` waits (bounded) until the projector has passed N, else answers 503
 with ``Retry-After``. Every answer carries the projector's position and a strong ETag; an answer
 as known at a moment before the settled horizon can never change, so it is cacheable forever.
+
+Reads may go to a replica (``DATABASE_READ_URL``). The position, the horizon and so the cache
+headers of an answer are always those of the database it was read from, and a read that asks for
+more than the replica has applied is answered from the primary.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 import msgspec
@@ -21,7 +25,9 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import QueryParameter
 
 from api.settings import Settings
-from projections.db import Db
+from domain.errors import InvalidInput
+from domain.values import check_instant
+from projections.db import Db, Pool
 from projections.queries import Moment
 from projections.watcher import PositionWatcher
 
@@ -29,6 +35,17 @@ T = TypeVar("T")
 
 POSITION_HEADER = "X-Projection-Position"
 IMMUTABLE = "max-age=31536000, immutable"
+# Positions and other counters are PostgreSQL bigints.
+INT64_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class ReadSource:
+    """A database reads are answered from, and the watcher of its own tracking row."""
+
+    pool: Pool
+    watcher: PositionWatcher
+
 
 _encoder = msgspec.json.Encoder()
 # A '+' in an unencoded query string arrives as a space: "...T06:10:00 00:00".
@@ -60,6 +77,10 @@ def parse_instant(name: str, value: str | None) -> datetime | None:
         raise BadParameter(name, f"{value!r} is not an RFC 3339 date-time") from None
     if moment.tzinfo is None:
         raise BadParameter(name, "a date-time needs an offset, e.g. Z or +02:00")
+    try:
+        check_instant(moment, field=name)
+    except InvalidInput as error:
+        raise BadParameter(name, error.detail) from None
     return moment
 
 
@@ -82,6 +103,7 @@ MinPosition = Annotated[
     int | None,
     QueryParameter(
         ge=0,
+        le=INT64_MAX,
         description="Wait (up to 5 s) until the read model has applied this position; "
         "pass a write's `position` to read your own write.",
     ),
@@ -107,9 +129,23 @@ def decode_cursor(value: str | None, kind: str, shape: type[T]) -> T | None:
         tagged = msgspec.json.decode(raw, type=list[Any])
         if not tagged or tagged[0] != kind:
             raise ValueError(kind)
-        return msgspec.convert(list(tagged[1:]), type=shape)
-    except (ValueError, msgspec.DecodeError, msgspec.ValidationError, TypeError):
+        values = msgspec.convert(list(tagged[1:]), type=shape)
+        if not all(map(_storable, values)):  # type: ignore[call-overload]
+            raise ValueError(kind)
+    except (ValueError, msgspec.DecodeError, msgspec.ValidationError, TypeError, OverflowError):
         raise BadParameter("cursor", "not a cursor this list gave out") from None
+    return values
+
+
+def _storable(value: object) -> bool:
+    """Whether a cursor's value can be a query parameter (a forged one may not be)."""
+    if isinstance(value, int):
+        return -INT64_MAX - 1 <= value <= INT64_MAX
+    if isinstance(value, str):
+        return "\x00" not in value
+    if isinstance(value, datetime):
+        value.astimezone(UTC)  # OverflowError for an instant with no UTC form
+    return True
 
 
 @dataclass
@@ -156,17 +192,20 @@ def _etags(header: str | None) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",")}
 
 
-async def _ready(state: State, min_position: int | None) -> PositionWatcher:
-    watcher: PositionWatcher = state.watcher
+async def _source(state: State, min_position: int | None) -> ReadSource:
+    """Where to read: the read database, or the primary when the read database has not yet
+    applied ``min_position``; waiting (bounded) for the primary when it has not either."""
+    reads: ReadSource = state.reads
+    if min_position is None or reads.watcher.position >= min_position:
+        return reads
+    primary: ReadSource = state.primary_reads
     settings: Settings = state.settings
-    if min_position is not None and not await watcher.wait_for(
-        min_position, settings.min_position_wait_seconds
-    ):
-        raise NotReady(
-            detail=f"the read model is at position {watcher.position}, not yet {min_position}",
-            headers={"Retry-After": "1", POSITION_HEADER: str(watcher.position)},
-        )
-    return watcher
+    if await primary.watcher.wait_for(min_position, settings.min_position_wait_seconds):
+        return primary
+    raise NotReady(
+        detail=f"the read model is at position {primary.watcher.position}, not yet {min_position}",
+        headers={"Retry-After": "1", POSITION_HEADER: str(primary.watcher.position)},
+    )
 
 
 async def provide_view(
@@ -177,8 +216,8 @@ async def provide_view(
 ) -> View:
     """A read as known at ``known_at`` (or now), once the views have passed ``min_position``."""
     moment = Moment(known_at=parse_instant("known_at", known_at))
-    watcher = await _ready(state, min_position)
-    return View(request, state.read_pool, watcher, state.settings, moment)
+    source = await _source(state, min_position)
+    return View(request, source.pool, source.watcher, state.settings, moment)
 
 
 async def provide_bitemporal_view(
@@ -193,5 +232,5 @@ async def provide_bitemporal_view(
         known_at=parse_instant("known_at", known_at),
         published_before=parse_instant("published_before", published_before),
     )
-    watcher = await _ready(state, min_position)
-    return View(request, state.read_pool, watcher, state.settings, moment)
+    source = await _source(state, min_position)
+    return View(request, source.pool, source.watcher, state.settings, moment)

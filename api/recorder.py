@@ -1,17 +1,21 @@
-"""The event store's PostgreSQL recorder, inserting large batches in several statements.
+"""The event store's PostgreSQL recorder: large batches in several statements, one attempt each.
 
 psycopg's pipeline mode stalls when one statement's parameters outgrow the socket buffer of a
 Unix-domain connection (the embedded server's): a batch of about 700 statements never returns.
 The library inserts a whole batch as one array parameter; this recorder sends it in chunks, in
-the same pipeline and transaction, after the same table lock, so positions stay gap-free and in
-commit order.
+the same pipeline and transaction, after the same table lock, so positions stay in commit order.
+
+The library also tries every read and write ten times, each after waiting for a connection as
+long as its pool allows: against a lost database a request would hang for minutes. This recorder
+tries once; the request answers 503 and its client retries (a write with its Idempotency-Key).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -23,8 +27,28 @@ CHUNK = 200
 _pending = threading.local()
 
 
+def _once(method: Callable[..., Any]) -> Callable[..., Any]:
+    """The library's method without its retry decorator."""
+    inner: Callable[..., Any] = getattr(method, "__wrapped__", method)
+    return inner
+
+
 class ChunkedApplicationRecorder(PostgresApplicationRecorder):
     """Inserts at most ``CHUNK`` events per statement, one cursor per statement."""
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        result: Sequence[int] | None = _once(PostgresApplicationRecorder.insert_events)(
+            self, stored_events, **kwargs
+        )
+        return result
+
+    def select_events(self, originator_id: UUID | str, **kwargs: Any) -> Sequence[StoredEvent]:
+        result: Sequence[StoredEvent] = _once(PostgresApplicationRecorder.select_events)(
+            self, originator_id, **kwargs
+        )
+        return result
 
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -63,10 +63,18 @@ class Settings:
     webhook_workers: int = 4
     webhook_connect_timeout: float = 5.0
     webhook_read_timeout: float = 10.0
+    # One attempt at most this long, from connecting to the last byte of the answer.
+    webhook_attempt_seconds: float = 15.0
     # After a secret rotation the old secret keeps signing (beside the new one) this long.
     webhook_secret_overlap_seconds: float = 24 * 3600.0
-    # A dispatcher that dies mid-delivery holds its endpoint this long at most.
-    webhook_lease_seconds: float = 60.0
+    # A dispatcher holds an endpoint this long, renewed every third of it while it works; one
+    # that dies mid-delivery holds it this long at most.
+    webhook_lease_seconds: float = 15.0
+    # /ready answers 503 when the projector is behind and has not advanced for this long, or a
+    # dispatcher has not been able to ask for work for this long.
+    stuck_after_seconds: float = 30.0
+    # Open /v1/stream connections per process; more are answered 503.
+    max_streams: int = 500
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -82,7 +90,10 @@ class Settings:
             webhook_disable_after_seconds=float(
                 env.get("CLAIMLEDGER_WEBHOOK_DISABLE_AFTER_SECONDS") or 5 * 24 * 3600
             ),
-            webhook_lease_seconds=float(env.get("CLAIMLEDGER_WEBHOOK_LEASE_SECONDS") or 60),
+            webhook_lease_seconds=float(env.get("CLAIMLEDGER_WEBHOOK_LEASE_SECONDS") or 15),
+            webhook_attempt_seconds=float(env.get("CLAIMLEDGER_WEBHOOK_ATTEMPT_SECONDS") or 15),
+            stuck_after_seconds=float(env.get("CLAIMLEDGER_STUCK_AFTER_SECONDS") or 30),
+            max_streams=int(env.get("CLAIMLEDGER_MAX_STREAMS") or 500),
         )
 
     def with_database(self, url: str) -> Settings:
@@ -100,6 +111,7 @@ class Settings:
             allow_private=self.webhook_allow_private,
             connect_timeout=self.webhook_connect_timeout,
             read_timeout=self.webhook_read_timeout,
+            deadline=self.webhook_attempt_seconds,
         )
 
     def dispatch_options(self) -> DispatchOptions:

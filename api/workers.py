@@ -1,18 +1,43 @@
-"""The background workers a process runs besides (or instead of) the HTTP API."""
+"""The background workers a process runs besides (or instead of) the HTTP API.
+
+Every one of them runs supervised: whatever it raises is logged and it starts again, so that no
+background task can take the process (or its pools) down.
+"""
 
 from __future__ import annotations
 
+import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 import anyio
+from anyio.abc import TaskStatus
 
 from api.settings import Settings
-from projections.projector import OnAdvance, Projector
+from projections.projector import RECONNECT_SECONDS, OnAdvance, Projector
 from webhooks.dispatcher import Dispatcher
+
+log = logging.getLogger("claimledger.workers")
+
+
+async def supervised(
+    name: str,
+    run: Callable[[], Awaitable[None]],
+    *,
+    task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run ``run`` until cancelled, starting it again whenever it ends or fails."""
+    task_status.started()
+    while True:
+        try:
+            await run()
+            log.warning("%s stopped; starting it again", name)
+        except Exception:
+            log.exception("%s failed; starting it again", name)
+        await anyio.sleep(RECONNECT_SECONDS)
 
 
 @dataclass
@@ -46,9 +71,9 @@ async def background_workers(
                 poll_seconds=settings.poll_seconds,
                 on_advance=advanced,
             )
-            await group.start(workers.projector.run)
+            await group.start(supervised, "the projector", workers.projector.run)
         if workers.dispatcher is not None:
-            await group.start(workers.dispatcher.run)
+            await group.start(supervised, "the dispatcher", workers.dispatcher.run)
         yield workers
         group.cancel_scope.cancel()
 

@@ -6,6 +6,8 @@ thread ever waits for a connection while holding a slot.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
@@ -22,8 +24,12 @@ from domain.application import EVENT_SCHEMA, EVENT_TABLE, Ledger, Receipt, State
 from domain.claim import ClaimAdded
 from domain.source import SourceRegistered
 from domain.statement import statement_id_for
+from projections.db import DatabaseUnavailable
 
 T = TypeVar("T")
+log = logging.getLogger("claimledger.writer")
+# A replaced ledger is closed this much later, when the commands that were using it are done.
+_RETIRE_AFTER_SECONDS = 30.0
 CLAIM_ADDED = get_topic(ClaimAdded)
 SOURCE_REGISTERED = get_topic(SourceRegistered)
 
@@ -36,17 +42,50 @@ def open_ledger(url: str, *, pool_size: int, clock_skew_seconds: float) -> Ledge
 
 
 class Writer:
-    """Runs ledger commands off the event loop and completes their receipts."""
+    """Runs ledger commands off the event loop and completes their receipts.
 
-    def __init__(self, ledger: Ledger, pool: Pool, *, threads: int) -> None:
+    ``available`` says whether the database answers (a watcher's view); while it does not,
+    commands fail at once with ``DatabaseUnavailable`` instead of waiting for connections.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        pool: Pool,
+        *,
+        threads: int,
+        available: Callable[[], bool] = lambda: True,
+        reopen: Callable[[], Ledger] | None = None,
+    ) -> None:
         self.ledger = ledger
         self._pool = pool
         self._limiter = CapacityLimiter(threads)
+        self._available = available
+        self._reopen = reopen
 
     async def run(self, command: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if not self._available():
+            raise DatabaseUnavailable("the database is out of reach; retry shortly")
         return await anyio.to_thread.run_sync(
             partial(command, *args, **kwargs), limiter=self._limiter
         )
+
+    async def reopen(self) -> None:
+        """A fresh ledger (with a fresh connection pool) after the database came back.
+
+        The event store's pool waits longer and longer between attempts while the server is
+        away; a new one connects at once. The old ledger is closed once its commands are done.
+        """
+        if self._reopen is None:
+            return
+        old, self.ledger = self.ledger, await anyio.to_thread.run_sync(self._reopen)
+        log.info("the event store's connections were renewed")
+        closing = threading.Timer(_RETIRE_AFTER_SECONDS, old.close)
+        closing.daemon = True
+        closing.start()
+
+    async def close(self) -> None:
+        await anyio.to_thread.run_sync(self.ledger.close)
 
     async def written(self, receipt: Receipt) -> Written:
         return Written(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import anyio
 import httpx
 import msgspec
 
@@ -59,6 +60,8 @@ class DeliveryOptions:
     connect_timeout: float = 5.0
     read_timeout: float = 10.0
     max_response_bytes: int = 64 * 1024
+    # One attempt, from resolving the host to the last byte read, whatever the receiver drips.
+    deadline: float = 15.0
 
 
 def new_client(options: DeliveryOptions) -> httpx.AsyncClient:
@@ -77,10 +80,16 @@ async def attempt(
     message: Message,
     secrets: list[str],
 ) -> Attempt:
-    """POST the message once; only a 2xx answer counts as delivered."""
+    """POST the message once, within ``options.deadline``; only a 2xx answer counts."""
     at = datetime.now(UTC)
+    begun = time.perf_counter()
     try:
-        target = await resolve(url, allow_private=options.allow_private)
+        with anyio.fail_after(options.deadline):
+            target = await resolve(url, allow_private=options.allow_private)
+    except TimeoutError:
+        return Attempt(
+            "refused", at, error=f"refused: cannot resolve within {options.deadline:g} s"
+        )
     except (Refused, ValueError) as refusal:
         return Attempt("refused", at, error=f"refused: {refusal}")
     body = message.body()
@@ -97,10 +106,19 @@ async def attempt(
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     started = time.perf_counter()
     try:
-        async with client.stream(
-            "POST", target.connect_url, content=body, headers=headers, extensions=extensions
-        ) as response:
-            await _drain(response, options.max_response_bytes)
+        with anyio.fail_after(max(0.0, options.deadline - (time.perf_counter() - begun))):
+            async with client.stream(
+                "POST", target.connect_url, content=body, headers=headers, extensions=extensions
+            ) as response:
+                await _drain(response, options.max_response_bytes)
+    except TimeoutError:
+        latency = (time.perf_counter() - started) * 1000
+        return Attempt(
+            "failed",
+            at,
+            latency_ms=latency,
+            error=f"no complete answer within {options.deadline:g} s",
+        )
     except httpx.HTTPError as error:
         latency = (time.perf_counter() - started) * 1000
         return Attempt("failed", at, latency_ms=latency, error=f"{type(error).__name__}: {error}")

@@ -1,7 +1,10 @@
 """The dispatcher: delivers the feed to each endpoint, in order, with retries.
 
 A worker leases one due endpoint at a time (``FOR UPDATE SKIP LOCKED``, so several dispatchers
-share the work) and sends it the entries after its cursor, oldest first. A failed message is
+share the work) and sends it the entries after its cursor, oldest first. A lease is short and
+renewed while the worker holds it; a worker that cannot renew stops sending before its lease runs
+out, so a message is never sent twice at once, and a dead dispatcher's endpoints are taken over
+within one lease. A failed message is
 retried on the schedule while later messages to that endpoint wait: an endpoint sees messages in
 position order. After the last scheduled attempt the message is given up (logged) and the next
 one goes. A 410 answer disables the endpoint, and so does a run of failures longer than
@@ -11,8 +14,10 @@ one goes. A 410 answer disables the endpoint, and so does a run of failures long
 from __future__ import annotations
 
 import logging
+import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,7 +28,7 @@ import httpx
 from anyio.abc import TaskStatus
 
 from projections.db import CONNECTION_ERRORS, Connection, Pool, close, connect, create_pool
-from projections.projector import PROJECTED_CHANNEL
+from projections.projector import PROJECTED_CHANNEL, RECONNECT_SECONDS
 from webhooks import endpoints
 from webhooks.delivery import Attempt, DeliveryOptions, Message, attempt, message_id, new_client
 
@@ -39,10 +44,15 @@ class DispatchOptions:
     disable_after: timedelta = timedelta(days=5)
     delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
     workers: int = 4
-    lease_seconds: float = 60.0
+    # A lease is renewed every third of this while its worker works.
+    lease_seconds: float = 15.0
     poll_seconds: float = 0.5
     # Messages one lease may deliver before the endpoint goes back in line.
     messages_per_lease: int = 100
+
+    @property
+    def renew_seconds(self) -> float:
+        return self.lease_seconds / 3
 
 
 def next_delay(
@@ -57,8 +67,9 @@ def next_delay(
     return delay
 
 
-_CLAIM = """
-UPDATE webhooks.endpoints e SET leased_by = $1, lease_until = now() + $2::interval
+_LEASE = """
+UPDATE webhooks.endpoints e
+SET leased_by = $1, lease_token = $1, lease_until = now() + $2::interval
 WHERE e.id = (
     SELECT c.id FROM webhooks.endpoints c
     WHERE c.enabled AND c.next_attempt_at <= now()
@@ -84,8 +95,40 @@ ORDER BY position, seq LIMIT $5
 """
 
 
+@dataclass
+class _Lease:
+    """A worker's hold on one endpoint: its token, and until when (monotonic) it may send."""
+
+    endpoint_id: UUID
+    token: UUID
+    until: float
+    _scope: anyio.CancelScope | None = None
+
+    def extend(self, until: float) -> None:
+        self.until = until
+        if self._scope is not None:
+            self._scope.deadline = until
+
+    @contextmanager
+    def holding(self) -> Iterator[anyio.CancelScope]:
+        """A scope cancelled when the lease runs out (moved on by every renewal)."""
+        with anyio.CancelScope(deadline=self.until) as scope:
+            self._scope = scope
+            try:
+                yield scope
+            finally:
+                self._scope = None
+
+    def __str__(self) -> str:
+        return str(self.endpoint_id)
+
+
 class Dispatcher:
-    """Delivers webhooks until cancelled; any number may run against one database."""
+    """Delivers webhooks until cancelled; any number may run against one database.
+
+    Nothing a worker meets stops it: database errors are retried after a pause, and so is
+    anything else (logged). ``failing_since`` and ``error`` tell ``/ready`` when it cannot lease.
+    """
 
     def __init__(
         self, url: str, options: DispatchOptions, client: httpx.AsyncClient | None = None
@@ -95,10 +138,19 @@ class Dispatcher:
         self._client = client
         self._wake = anyio.Event()
         self._endpoints_seen = True
+        # Since when asking for work has failed (monotonic), and why; None while it works.
+        self.failing_since: float | None = None
+        self.error: str | None = None
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         client = self._client or new_client(self.options.delivery)
-        pool = await create_pool(self.url, size=self.options.workers + 1)
+        try:
+            pool = await create_pool(self.url, size=self.options.workers + 1)
+        except BaseException:
+            if self._client is None:
+                with anyio.CancelScope(shield=True):
+                    await client.aclose()
+            raise
         try:
             async with anyio.create_task_group() as group:
                 group.start_soon(self._listen)
@@ -129,28 +181,38 @@ class Dispatcher:
                     await connection.fetchval("SELECT 1", timeout=5)
             except CONNECTION_ERRORS as error:
                 log.warning("dispatcher lost its LISTEN connection (%s); polling meanwhile", error)
+            except Exception:
+                log.exception("dispatcher's LISTEN failed; polling meanwhile")
             finally:
                 if connection is not None:
                     await close(connection)
-            await anyio.sleep(1)
+            await anyio.sleep(RECONNECT_SECONDS)
 
     async def _work(self, pool: Pool, client: httpx.AsyncClient) -> None:
         while True:
             try:
                 busy = await self.dispatch_once(pool, client)
+                if not busy:
+                    wake = self._wake
+                    with anyio.move_on_after(await self._idle_seconds(pool)):
+                        await wake.wait()
             except CONNECTION_ERRORS as error:
                 log.warning("dispatcher database error (%s); retrying", error)
-                busy = False
-                await anyio.sleep(1)
-            except Exception:
+                self._not_working(error)
+                # Connections of a restarted server are dead: make new ones.
+                with anyio.move_on_after(2):
+                    await pool.expire_connections()
+                await anyio.sleep(RECONNECT_SECONDS)
+            except Exception as error:
                 # A bug must not stop every other endpoint's deliveries; it is logged loudly.
                 log.exception("dispatcher worker failed; retrying in a second")
-                busy = False
+                self._not_working(error)
                 await anyio.sleep(1)
-            if not busy:
-                wake = self._wake
-                with anyio.move_on_after(await self._idle_seconds(pool)):
-                    await wake.wait()
+
+    def _not_working(self, error: Exception) -> None:
+        self.error = f"{type(error).__name__}: {error}"
+        if self.failing_since is None:
+            self.failing_since = anyio.current_time()
 
     async def _idle_seconds(self, pool: Pool) -> float:
         due = await pool.fetchval(
@@ -169,28 +231,61 @@ class Dispatcher:
         # back (by a replay or a change) must not move the cursor under a later lease of a
         # sibling worker.
         token = uuid4()
-        row = await pool.fetchrow(_CLAIM, token, timedelta(seconds=self.options.lease_seconds))
+        asked = anyio.current_time()
+        row = await pool.fetchrow(_LEASE, token, timedelta(seconds=self.options.lease_seconds))
+        self.failing_since, self.error = None, None
         if row is None:
             return False
+        lease = _Lease(row["id"], token, asked + self._held_for)
         try:
-            await self._deliver_in_order(pool, client, dict(row), token)
+            async with anyio.create_task_group() as group:
+                group.start_soon(self._renew, pool, lease)
+                await self._deliver_in_order(pool, client, dict(row), lease)
+                group.cancel_scope.cancel()
+        except ExceptionGroup as failed:
+            # Only the delivery can fail (renewing never raises): pass its error on as it is.
+            raise failed.exceptions[0] from None
         finally:
             # Released even when the dispatcher is being stopped, so another takes over at once.
             with anyio.CancelScope(shield=True), anyio.move_on_after(5):
-                # (leased_by IS NULL: the endpoint was taken back from this lease, which still
-                # kept others away until now.)
                 await pool.execute(
-                    "UPDATE webhooks.endpoints SET leased_by = NULL, lease_until = NULL"
-                    " WHERE id = $1 AND (leased_by = $2 OR leased_by IS NULL)",
-                    row["id"],
+                    "UPDATE webhooks.endpoints SET leased_by = NULL, lease_token = NULL,"
+                    " lease_until = NULL WHERE id = $1 AND lease_token = $2",
+                    lease.endpoint_id,
                     token,
                 )
         return True
 
+    @property
+    def _held_for(self) -> float:
+        """How long after asking for (or renewing) a lease its worker may still send: a third of
+        a lease less than the lease itself, so a worker that cannot renew stops in time."""
+        return self.options.lease_seconds - self.options.renew_seconds
+
+    async def _renew(self, pool: Pool, lease: _Lease) -> None:
+        duration = timedelta(seconds=self.options.lease_seconds)
+        while True:
+            await anyio.sleep(self.options.renew_seconds)
+            asked = anyio.current_time()
+            try:
+                status = await pool.execute(
+                    "UPDATE webhooks.endpoints SET lease_until = now() + $3::interval"
+                    " WHERE id = $1 AND lease_token = $2",
+                    lease.endpoint_id,
+                    lease.token,
+                    duration,
+                )
+            except Exception as error:  # the lease's own deadline answers this
+                log.warning("could not renew a lease on webhook endpoint %s: %s", lease, error)
+                continue
+            if not status.endswith(" 1"):
+                lease.extend(-math.inf)
+                return
+            lease.extend(asked + self._held_for)
+
     async def _deliver_in_order(
-        self, pool: Pool, client: httpx.AsyncClient, endpoint: dict[str, Any], token: UUID
+        self, pool: Pool, client: httpx.AsyncClient, endpoint: dict[str, Any], lease: _Lease
     ) -> None:
-        signing = [endpoint["secret"], *filter(None, [endpoint["previous_secret"]])]
         pending = await pool.fetch(
             _PENDING,
             endpoint["cursor_position"],
@@ -209,25 +304,47 @@ class Dispatcher:
                 position=row["position"],
                 seq=row["seq"],
             )
-            result = await attempt(client, self.options.delivery, endpoint["url"], message, signing)
-            attempts_made += 1
-            await endpoints.log(
-                pool,
-                endpoint["id"],
-                message.id,
-                message.type,
-                message.position,
-                message.seq,
-                attempts_made,
-                result,
-            )
-            if result.outcome == "delivered":
-                if not await self._advance(pool, endpoint["id"], token, message):
-                    return
-                attempts_made = 0
-                continue
-            await self._failed(pool, endpoint, token, message, result, attempts_made)
-            return
+            # A message under way is finished (sent, logged, the cursor moved) even while the
+            # dispatcher is being stopped, so that a stop sends nothing twice; only the lease's
+            # deadline cuts it short. A stop takes effect between messages.
+            with anyio.CancelScope(shield=True), lease.holding() as held:
+                done = await self._send(pool, client, endpoint, lease, message, attempts_made)
+            if held.cancelled_caught:
+                log.warning("webhook endpoint %s: the lease ran out; let go", lease)
+                return
+            if not done:
+                return
+            attempts_made = 0
+            await anyio.lowlevel.checkpoint()
+
+    async def _send(
+        self,
+        pool: Pool,
+        client: httpx.AsyncClient,
+        endpoint: dict[str, Any],
+        lease: _Lease,
+        message: Message,
+        attempts_made: int,
+    ) -> bool:
+        """One attempt at one message, logged; whether it is done with (delivered, the cursor
+        moved past it) so that the worker may go on to the next."""
+        signing = [endpoint["secret"], *filter(None, [endpoint["previous_secret"]])]
+        result = await attempt(client, self.options.delivery, endpoint["url"], message, signing)
+        attempts_made += 1
+        await endpoints.log(
+            pool,
+            endpoint["id"],
+            message.id,
+            message.type,
+            message.position,
+            message.seq,
+            attempts_made,
+            result,
+        )
+        if result.outcome == "delivered":
+            return await self._advance(pool, endpoint["id"], lease.token, message)
+        await self._failed(pool, endpoint, lease.token, message, result, attempts_made)
+        return False
 
     async def _advance(self, pool: Pool, endpoint_id: UUID, token: UUID, message: Message) -> bool:
         """Move the cursor past a delivered (or given up) message; False if the lease was lost."""

@@ -56,4 +56,13 @@ CREATE TABLE IF NOT EXISTS webhooks.deliveries (
 CREATE INDEX IF NOT EXISTS deliveries_endpoint ON webhooks.deliveries (endpoint_id, id DESC);
 """
 
-MIGRATIONS: Sequence[tuple[str, str]] = (("0201_webhooks", WEBHOOK_TABLES),)
+# A lease's own token, kept while its worker holds the endpoint: it renews and releases the lease
+# with it, even after a change took the endpoint back (``leased_by = NULL``: no more cursor moves).
+LEASE_TOKENS = """
+ALTER TABLE webhooks.endpoints ADD COLUMN IF NOT EXISTS lease_token uuid;
+"""
+
+MIGRATIONS: Sequence[tuple[str, str]] = (
+    ("0201_webhooks", WEBHOOK_TABLES),
+    ("0202_lease_tokens", LEASE_TOKENS),
+)

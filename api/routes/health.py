@@ -11,24 +11,52 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from msgspec import Struct
 
-from api.problems import PROBLEM_TYPES
-from projections.db import CONNECTION_ERRORS
+from api.problems import PROBLEM_TYPES, database_unavailable
+from api.settings import Settings
 
 MAX_LAG = 1000
 
 
 @get("/health", operation_id="health", summary="Liveness", tags=["operations"])
 async def health() -> dict[str, str]:
-    """Answers while the process is up."""
+    """Answers while the process is up, whether or not the database does."""
     return {"status": "ok"}
 
 
+_TRACKING = """
+SELECT t.position, t.last_error,
+       extract(epoch FROM now() - greatest(t.updated_at, t.caught_up_at)) AS idle_seconds,
+       (SELECT coalesce(max(notification_id), 0) FROM es.claimledger_events) AS head,
+       (SELECT count(*) FROM views.skipped_events) AS skipped
+FROM views.tracking t WHERE t.projection = 'views'
+"""
+
+
 class Readiness(Struct, kw_only=True):
+    """What ``/ready`` answers; ``status`` is ``ready`` only with a 200."""
+
     status: str
     database: bool
     projected_position: int
     head_position: int
     lag: int
+    # How long the projector has not advanced (nor found itself caught up), and why, if it said.
+    projector_idle_seconds: float | None = None
+    projector_error: str | None = None
+    # Events the projector set aside because the views cannot take them (see the log).
+    skipped_events: int = 0
+    # This process's webhook dispatcher, when it cannot ask for work.
+    dispatcher_error: str | None = None
+
+
+def _dispatcher_stuck(state: State, settings: Settings) -> str | None:
+    workers = getattr(state, "workers", None)
+    dispatcher = None if workers is None else workers.dispatcher
+    if dispatcher is None or dispatcher.failing_since is None:
+        return None
+    if anyio.current_time() - dispatcher.failing_since <= settings.stuck_after_seconds:
+        return None
+    return str(dispatcher.error)
 
 
 @get(
@@ -38,30 +66,43 @@ class Readiness(Struct, kw_only=True):
     tags=["operations"],
 )
 async def ready(state: State) -> Response[Readiness]:
-    """200 when the database answers and the projector is at most `max_lag` (1,000) events
-    behind the ledger's head; 503 otherwise, with the same body."""
+    """200 when the database answers, the projector is at most 1,000 events behind the ledger's
+    head and has not stood still behind it for longer than `stuck_after_seconds` (30 s), and
+    this process's dispatcher (if any) can ask for work; 503 otherwise, with the same body and
+    `status` `unavailable`, `lagging` or `stuck`."""
+    settings: Settings = state.settings
     try:
         with anyio.fail_after(2):
-            row = await state.pool.fetchrow(
-                "SELECT (SELECT position FROM views.tracking WHERE projection = 'views') AS done,"
-                " (SELECT coalesce(max(notification_id), 0) FROM es.claimledger_events) AS head"
-            )
-    except (TimeoutError, *CONNECTION_ERRORS):
+            row = await state.pool.fetchrow(_TRACKING)
+    except Exception as error:
+        if not database_unavailable(error):
+            raise
         body = Readiness(
             status="unavailable", database=False, projected_position=0, head_position=0, lag=0
         )
-        return Response(body, status_code=503)
-    done, head = int(row["done"] or 0), int(row["head"] or 0)
+        return Response(body, status_code=503, headers={"Retry-After": "1"})
+    done, head = int(row["position"]), int(row["head"])
     lag = max(0, head - done)
-    ok = lag <= MAX_LAG
+    idle = float(row["idle_seconds"] or 0.0)
+    dispatcher_error = _dispatcher_stuck(state, settings)
+    if (lag > 0 and idle > settings.stuck_after_seconds) or dispatcher_error is not None:
+        status = "stuck"
+    elif lag > MAX_LAG:
+        status = "lagging"
+    else:
+        status = "ready"
     body = Readiness(
-        status="ready" if ok else "lagging",
+        status=status,
         database=True,
         projected_position=done,
         head_position=head,
         lag=lag,
+        projector_idle_seconds=round(idle, 3) if lag > 0 else None,
+        projector_error=row["last_error"] if lag > 0 else None,
+        skipped_events=int(row["skipped"]),
+        dispatcher_error=dispatcher_error,
     )
-    return Response(body, status_code=200 if ok else 503)
+    return Response(body, status_code=200 if status == "ready" else 503)
 
 
 @get(
