@@ -75,6 +75,8 @@ class Settings:
     stuck_after_seconds: float = 30.0
     # Open /v1/stream connections per process; more are answered 503.
     max_streams: int = 500
+    # A stream with nothing to send sends a comment line this often.
+    stream_heartbeat_seconds: float = 15.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -94,6 +96,7 @@ class Settings:
             webhook_attempt_seconds=float(env.get("CLAIMLEDGER_WEBHOOK_ATTEMPT_SECONDS") or 15),
             stuck_after_seconds=float(env.get("CLAIMLEDGER_STUCK_AFTER_SECONDS") or 30),
             max_streams=int(env.get("CLAIMLEDGER_MAX_STREAMS") or 500),
+            stream_heartbeat_seconds=float(env.get("CLAIMLEDGER_STREAM_HEARTBEAT_SECONDS") or 15),
         )
 
     def with_database(self, url: str) -> Settings:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -22,6 +22,8 @@ from api.database import Pool, event_store_env
 from api.schemas import Written
 from domain.application import EVENT_SCHEMA, EVENT_TABLE, Ledger, Receipt, StatementRequest
 from domain.claim import ClaimAdded
+from domain.errors import UnknownReference
+from domain.incident import IncidentOpened
 from domain.source import SourceRegistered
 from domain.statement import statement_id_for
 from projections.db import DatabaseUnavailable
@@ -31,6 +33,7 @@ log = logging.getLogger("claimledger.writer")
 # A replaced ledger is closed this much later, when the commands that were using it are done.
 _RETIRE_AFTER_SECONDS = 30.0
 CLAIM_ADDED = get_topic(ClaimAdded)
+INCIDENT_OPENED = get_topic(IncidentOpened)
 SOURCE_REGISTERED = get_topic(SourceRegistered)
 
 
@@ -143,6 +146,22 @@ class Writer:
         return await self.run(
             self.ledger.record_statements, requests, recorded_by=recorded_by, unrecorded=unrecorded
         )
+
+    async def require_incidents(self, incident_ids: Sequence[UUID], *, field: str) -> None:
+        """Refuse the first of these ids that names no incident in the ledger."""
+        found = {
+            row["originator_id"]
+            for row in await self._pool.fetch(
+                f"SELECT originator_id FROM {EVENT_SCHEMA}.{EVENT_TABLE}"  # noqa: S608
+                " WHERE originator_id = ANY($1::uuid[]) AND originator_version = 1"
+                " AND topic = $2",
+                list(incident_ids),
+                INCIDENT_OPENED,
+            )
+        }
+        for index, incident_id in enumerate(incident_ids):
+            if incident_id not in found:
+                raise UnknownReference("incident", incident_id, field=f"{field}[{index}]")
 
     async def written_all(self, receipts: list[Receipt]) -> list[Written]:
         return [await self.written(receipt) for receipt in receipts]

@@ -227,6 +227,7 @@ class Ledger(Application[UUID]):
         ``unrecorded`` names statement ids a caller has found absent in one query, so they are
         not looked up one by one.
         """
+        _refuse_repeated_keys(requests)
         receipts: list[Receipt | None] = []
         new: list[Statement] = []
         for index, request in enumerate(requests):
@@ -348,6 +349,22 @@ class Ledger(Application[UUID]):
                 continue
             return _receipts(recordings)[-1]
         raise Conflict(f"{cls.__name__.lower()} {aggregate_id} is changing too fast; try again")
+
+
+def _refuse_repeated_keys(requests: list[StatementRequest]) -> None:
+    """Two statements of one batch with one Idempotency-Key would be one statement twice."""
+    first: dict[str, int] = {}
+    for index, request in enumerate(requests):
+        key = request.idempotency_key
+        if key is None:
+            continue
+        if key in first:
+            raise InvalidInput(
+                f"statements[{first[key]}] and statements[{index}] have the same"
+                f" idempotency_key {key!r}",
+                field=f"statements[{index}].idempotency_key",
+            )
+        first[key] = index
 
 
 def _receipts(recordings: list[Recording[UUID]]) -> list[Receipt]:

@@ -22,6 +22,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from api.auth import Role
 from api.problems import READ_PROBLEMS, problem_responses
 from api.reads import INT64_MAX, BadParameter, NotReady, ReadSource
+from api.settings import Settings
 from api.webhook_schemas import EventType
 from projections.db import CONNECTION_ERRORS
 from projections.projector import RECONNECT_SECONDS
@@ -29,7 +30,6 @@ from projections.schema import LAST_SEQ
 
 log = logging.getLogger("claimledger.stream")
 
-HEARTBEAT_SECONDS = 15.0
 PAGE = 100
 
 _FEED = """
@@ -80,7 +80,7 @@ KEEP_ALIVE = ServerSentEventMessage(comment="keep-alive", data=None)
 
 
 async def _events(
-    source: ReadSource, after: tuple[int, int], types: list[str] | None
+    source: ReadSource, after: tuple[int, int], types: list[str] | None, heartbeat: float
 ) -> AsyncIterator[ServerSentEventMessage]:
     position, seq = after
     watcher = source.watcher
@@ -101,7 +101,7 @@ async def _events(
                 data=row["data"], event=row["type"], id=event_id(position, seq)
             )
         del rows
-        if not full and not await watcher.wait_for(max(position, visible) + 1, HEARTBEAT_SECONDS):
+        if not full and not await watcher.wait_for(max(position, visible) + 1, heartbeat):
             yield KEEP_ALIVE
 
 
@@ -130,17 +130,18 @@ async def stream(
     ] = None,
 ) -> ServerSentEvent:
     """Every change as it is projected: `event` is its type, `id` its position, `data` its
-    JSON. Without `Last-Event-ID` the stream starts with what happens next. A comment line
-    (`: keep-alive`) is sent every 15 s while nothing happens."""
+    JSON. Without `Last-Event-ID` (or with an empty one) the stream starts with what happens
+    next. A comment line (`: keep-alive`) is sent every 15 s while nothing happens."""
     source: ReadSource = state.reads
     if last_event_id is not None and last_event_id.strip():
         after = parse_event_id(last_event_id)
     else:
         after = (source.watcher.position, LAST_SEQ)
     wanted = [str(t) for t in types] if types else None
+    settings: Settings = state.settings
     streams: StreamCount = state.streams
     streams.take()
-    events = _events(source, after, wanted)
+    events = _events(source, after, wanted, settings.stream_heartbeat_seconds)
     # Given back when the stream is gone, however it ends (even if it never started).
     weakref.finalize(events, streams.give_back)
     return ServerSentEvent(events, retry_duration=2000)

@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
 from api.auth import Role
+from api.deps import WriterDep
 from api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from api.reads import Cursor, Limit, decode_cursor, encode_cursor
 from api.settings import Settings
@@ -48,9 +49,11 @@ def _checked(url: str) -> str:
     responses=problem_responses(*WRITE_PROBLEMS),
     opt=ADMIN,
 )
-async def create_webhook(data: JSONBody[WebhookCreate], state: State) -> Webhook:
+async def create_webhook(data: JSONBody[WebhookCreate], state: State, writer: WriterDep) -> Webhook:
     """Deliveries start with events after this moment (replay reaches back). The `secret`
     (`whsec_…`) is shown here only: verify deliveries with it per Standard Webhooks."""
+    if data.incident_ids:
+        await writer.require_incidents(data.incident_ids, field="incident_ids")
     row, secret = await endpoints.create(
         state.pool,
         endpoints.Subscription(
@@ -109,13 +112,15 @@ async def get_webhook(webhook_id: FromPath[UUID], state: State) -> Webhook:
     opt=ADMIN,
 )
 async def update_webhook(
-    webhook_id: FromPath[UUID], data: JSONBody[WebhookUpdate], state: State
+    webhook_id: FromPath[UUID], data: JSONBody[WebhookUpdate], state: State, writer: WriterDep
 ) -> Webhook:
     """Change the URL, event types, incidents or description; `enabled: true` re-enables a
     disabled endpoint; `rotate_secret: true` answers a new secret (shown once)."""
     changes = data.changes()
     if "url" in changes:
         _checked(changes["url"])
+    if changes.get("incident_ids"):
+        await writer.require_incidents(changes["incident_ids"], field="incident_ids")
     settings: Settings = state.settings
     updated = await endpoints.update(
         state.pool,
