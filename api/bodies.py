@@ -27,6 +27,14 @@ class StrictRequest(Request[Any, Any, Any]):
 
     __slots__ = ()
 
+    async def body(self) -> bytes:
+        """The body; an empty one where the operation needs one is a 400 saying so."""
+        body = await super().body()
+        field = self.route_handler.parsed_data_field
+        if not body.strip() and field is not None and not field.is_optional:
+            raise SerializationException("the request needs a JSON body")
+        return body
+
     async def json(self) -> Any:
         field = self.route_handler.parsed_data_field
         if field is None or self._json is not Empty or self._connection_state.json is not Empty:
@@ -34,7 +42,7 @@ class StrictRequest(Request[Any, Any, Any]):
         body = await self.body()
         try:
             value = msgspec.json.decode(
-                body or b"null",
+                body if body.strip() else b"null",
                 type=field.raw,
                 strict=True,
                 dec_hook=partial(

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 from litestar.openapi.spec import Example, Schema
+from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import ParameterKwarg
 from litestar.plugins import OpenAPISchemaPlugin
 from litestar.types import Empty
@@ -27,7 +28,9 @@ _CONSTRAINTS = ("gt", "ge", "lt", "le", "multiple_of", "pattern")
 def _constraints(meta: msgspec.Meta, target: Any) -> dict[str, Any]:
     found = {name: value for name in _CONSTRAINTS if (value := getattr(meta, name)) is not None}
     origin = get_origin(target) or target
-    sequence = isinstance(origin, type) and issubclass(origin, _SEQUENCES)
+    sequence = (
+        isinstance(origin, type) and issubclass(origin, _SEQUENCES) and origin not in (str, bytes)
+    )
     if meta.min_length is not None:
         found["min_items" if sequence else "min_length"] = meta.min_length
     if meta.max_length is not None:
@@ -93,6 +96,23 @@ def _with_documentation(annotation: Any, docs: dict[str, Any]) -> Any:
     return Annotated[annotation, ParameterKwarg(**docs)]
 
 
+def _exact_integers(node: Schema, kind: msgspec.inspect.Type) -> None:
+    """Litestar writes numeric bounds as floats, which cannot say 2**63 - 1: put the exact
+    integers back wherever the field (or an arm, or an item of it) is an integer."""
+    if isinstance(kind, msgspec.inspect.Metadata):
+        kind = kind.type
+    if isinstance(kind, msgspec.inspect.IntType) and node.type == OpenAPIType.INTEGER:
+        node.minimum = kind.ge if kind.ge is not None else node.minimum
+        node.maximum = kind.le if kind.le is not None else node.maximum
+    for arm in node.one_of or []:
+        if isinstance(arm, Schema):
+            for option in getattr(kind, "types", (kind,)):
+                _exact_integers(arm, option)
+    item = getattr(kind, "item_type", None)
+    if item is not None and isinstance(node.items, Schema):
+        _exact_integers(node.items, item)
+
+
 class StructContract(OpenAPISchemaPlugin):
     """The schema of a msgspec Struct with all of its limits (see the module's docstring)."""
 
@@ -120,6 +140,10 @@ class StructContract(OpenAPISchemaPlugin):
         schema: Schema = schema_creator.create_component_schema(
             field_definition, required=sorted(required), property_fields=properties
         )
+        for field in info.fields:
+            node = (schema.properties or {}).get(field.encode_name)
+            if isinstance(node, Schema):
+                _exact_integers(node, field.type)
         if info.forbid_unknown_fields:
             schema.additional_properties = False
         return schema

@@ -117,7 +117,7 @@ class DeliveryPage(Struct, kw_only=True):
 
 
 class ReplayCreate(Strict):
-    from_position: Annotated[int, Meta(ge=1)]
+    from_position: Annotated[int, Meta(ge=1, le=2**63 - 1)]
 
 
 class Replay(Struct, kw_only=True):

@@ -20,26 +20,27 @@ REPLACEMENT = "\ufffd"
 _NUL_ESCAPE = b"\\u0000"
 # The instants a client chooses; the others are stamped by the server.
 _INSTANT_FIELDS = ("published_at", "occurred_from", "occurred_to")
-_EARLIEST = datetime.min.replace(tzinfo=UTC)
-_LATEST = datetime.max.replace(tzinfo=UTC)
+# A day inside the calendar's ends: the driver reads its very ends back as "infinity" (naive),
+# and an instant a day inside them has a form in every offset.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 
 
 def _fits(value: object) -> bool:
-    """Whether an instant can be turned to UTC (only the calendar's first and last year can't)."""
+    """Whether an instant lies within [EARLIEST, LATEST] (only the first and last year may not)."""
     if not isinstance(value, datetime) or 1 < value.year < 9999:
         return True
     try:
-        value.astimezone(UTC)
+        return EARLIEST <= value.astimezone(UTC) <= LATEST
     except OverflowError:
         return False
-    return True
 
 
 def _clamped(text: str) -> str:
     instant = msgspec.convert(text, datetime)
     if _fits(instant):
         return text
-    return (_EARLIEST if instant.year == 1 else _LATEST).isoformat()
+    return (EARLIEST if instant.year == 1 else LATEST).isoformat()
 
 
 def _without_nul(value: Any) -> Any:
