@@ -96,6 +96,8 @@ class Settings:
             webhook_attempt_seconds=float(env.get("CLAIMLEDGER_WEBHOOK_ATTEMPT_SECONDS") or 15),
             stuck_after_seconds=float(env.get("CLAIMLEDGER_STUCK_AFTER_SECONDS") or 30),
             max_streams=int(env.get("CLAIMLEDGER_MAX_STREAMS") or 500),
+            settle_seconds=float(env.get("CLAIMLEDGER_SETTLE_SECONDS") or 60),
+            poll_seconds=float(env.get("CLAIMLEDGER_POLL_SECONDS") or 0.5),
             stream_heartbeat_seconds=float(env.get("CLAIMLEDGER_STREAM_HEARTBEAT_SECONDS") or 15),
         )
 
