@@ -8,6 +8,7 @@ from uuid import UUID
 
 from msgspec import Struct
 
+from api.schemas import Position
 from domain.values import Reliability, SourceKind, Stance, Status, Verdict
 
 
@@ -20,7 +21,7 @@ class Source(Struct, kw_only=True):
     url: str | None
     reliability: Reliability
     recorded_at: datetime
-    position: int
+    position: Position
 
 
 class SourcePage(Struct, kw_only=True):
@@ -52,7 +53,7 @@ class Claim(Struct, kw_only=True):
     verdict_rationale: str | None
     verdict_at: datetime | None
     recorded_at: datetime
-    position: int
+    position: Position
 
 
 class Incident(Struct, kw_only=True):
@@ -66,7 +67,7 @@ class Incident(Struct, kw_only=True):
     tags: list[str]
     recorded_at: datetime
     revised_at: datetime | None
-    position: int
+    position: Position
     claim_count: int
     headline_status: Status
     status_counts: dict[str, int]
@@ -120,7 +121,7 @@ class TimelineItem(Struct, kw_only=True):
     credibility: int | None
     recorded_at: datetime
     withdrawn_at: datetime | None
-    position: int
+    position: Position
 
 
 class TimelinePage(Struct, kw_only=True):

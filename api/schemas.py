@@ -58,6 +58,15 @@ EvidenceKind = Annotated[
 ]
 Credibility = Annotated[int, Meta(ge=1, le=6, description="Admiralty credibility, 1 to 6")]
 Sha256 = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
+# A position in the ledger: strictly increasing with every event, but not gap-free (a failed or
+# concurrent write may use up a number), so nothing may count on consecutive numbers.
+Position = Annotated[
+    int,
+    Meta(
+        description="The event's position in the ledger: increasing, may skip numbers "
+        "(a failed or concurrent write can use one up)."
+    ),
+]
 
 
 class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -194,7 +203,7 @@ class Written(Struct, kw_only=True):
     """What every write answers."""
 
     id: UUID
-    position: int
+    position: Position
     recorded_at: datetime
 
 
