@@ -17,6 +17,8 @@ from litestar.handlers.base import BaseRouteHandler
 from api.database import Pool
 
 KEY_PREFIX = "clk_"
+# The OpenAPI security of reads: a key, or none (reads are public unless configured otherwise).
+KEY_OPTIONAL: list[dict[str, list[str]]] = [{}]
 
 
 class Role(IntEnum):

@@ -379,6 +379,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         http="httptools",
         log_level="info",
         access_log=False,
+        # Open streams never end by themselves: a stop gives them this long, then closes them.
+        timeout_graceful_shutdown=5,
     )
     return 0
 

@@ -27,7 +27,8 @@ from litestar.params import QueryParameter
 from api.settings import Settings
 from domain.errors import InvalidInput
 from domain.values import check_instant
-from projections.db import Db, Pool
+from projections.db import DatabaseUnavailable, Db, Pool
+from projections.projector import head_position
 from projections.queries import Moment
 from projections.watcher import PositionWatcher
 
@@ -84,19 +85,24 @@ def parse_instant(name: str, value: str | None) -> datetime | None:
     return moment
 
 
+# Instants are read by ``parse_instant`` (which also takes a '+' that arrived as a space).
+INSTANT = {"format": "date-time"}
 KnownAt = Annotated[
     str | None,
     QueryParameter(
-        description="Answer as the ledger knew it at this instant (RFC 3339, with offset): only "
-        "what was recorded at or before it, without later withdrawals or revisions.",
+        description="Answer as the ledger knew it at this instant (RFC 3339, with offset, from "
+        "1900 up to 2200): only what was recorded at or before it, without later withdrawals or "
+        "revisions.",
         examples=[],
+        schema_extra=INSTANT,
     ),
 ]
 PublishedBefore = Annotated[
     str | None,
     QueryParameter(
-        description="Only statements their sources had published strictly before this instant, "
-        "including ones the ledger recorded later.",
+        description="Only statements their sources had published strictly before this instant "
+        "(RFC 3339, with offset, from 1900 up to 2200), including ones the ledger recorded later.",
+        schema_extra=INSTANT,
     ),
 ]
 MinPosition = Annotated[
@@ -105,12 +111,18 @@ MinPosition = Annotated[
         ge=0,
         le=INT64_MAX,
         description="Wait (up to 5 s) until the read model has applied this position; "
-        "pass a write's `position` to read your own write.",
+        "pass a write's `position` to read your own write. A position no event has yet is a 400.",
+        # (Litestar leaves out a lower bound of 0.)
+        schema_extra={"minimum": 0},
     ),
 ]
 Cursor = Annotated[
     str | None,
-    QueryParameter(max_length=512, description="`next_cursor` from the previous page."),
+    QueryParameter(
+        max_length=512,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="`next_cursor` from the previous page (any other value is a 400).",
+    ),
 ]
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Items per page (1-200).")]
 
@@ -199,6 +211,13 @@ async def _source(state: State, min_position: int | None) -> ReadSource:
     if min_position is None or reads.watcher.position >= min_position:
         return reads
     primary: ReadSource = state.primary_reads
+    if primary.watcher.available is False:
+        raise DatabaseUnavailable("the database is out of reach; retry shortly")
+    head = await head_position(state.pool)
+    if min_position > head:
+        raise BadParameter(
+            "min_position", f"no event has position {min_position} (the last one is {head})"
+        )
     settings: Settings = state.settings
     if await primary.watcher.wait_for(min_position, settings.min_position_wait_seconds):
         return primary

@@ -38,7 +38,7 @@ Aware = Annotated[
 ]
 # Every free text refuses NUL (U+0000), which PostgreSQL cannot keep in text or jsonb.
 NO_NUL = r"^[^\x00]*$"
-Url = Annotated[str, Meta(max_length=2048, pattern=r"^https?://[^\s\x00]+$")]
+Url = Annotated[str, Meta(max_length=2048, pattern=r"^https?://[^\x00-\x20\x7f]+$")]
 Name = Annotated[str, Meta(min_length=1, max_length=300, pattern=NO_NUL)]
 Title = Annotated[str, Meta(min_length=1, max_length=500, pattern=NO_NUL)]
 ShortText = Annotated[str, Meta(min_length=1, max_length=2000, pattern=NO_NUL)]

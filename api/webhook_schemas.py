@@ -21,7 +21,9 @@ class EventType(StrEnum):
     INCIDENT_OPENED = "incident.opened"
 
 
-WebhookUrl = Annotated[str, Meta(min_length=8, max_length=2048, pattern=r"^https?://[^\s\x00]+$")]
+WebhookUrl = Annotated[
+    str, Meta(min_length=8, max_length=2048, pattern=r"^https?://[^\x00-\x20\x7f]+$")
+]
 EventTypes = Annotated[list[EventType], Meta(min_length=1, max_length=5)]
 IncidentIds = Annotated[list[UUID], Meta(min_length=1, max_length=1000)]
 Description = Annotated[str, Meta(max_length=500, pattern=NO_NUL)]

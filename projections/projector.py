@@ -21,7 +21,7 @@ from eventsourcing.persistence import StoredEvent
 
 from domain.application import EVENT_SCHEMA, EVENT_TABLE
 from projections.apply import BatchApplier, Positioned
-from projections.db import CONNECTION_ERRORS, Connection, close, connect, is_deterministic
+from projections.db import CONNECTION_ERRORS, Connection, Db, close, connect, is_deterministic
 from projections.decoding import EventDecoder
 from projections.schema import REBUILT_TABLES
 
@@ -320,7 +320,7 @@ async def reset_views(connection: Connection) -> None:
         await connection.execute("SELECT pg_notify($1, '0')", PROJECTED_CHANNEL)
 
 
-async def head_position(connection: Connection) -> int:
+async def head_position(connection: Db) -> int:
     """The position of the newest event in the store (0 when it is empty)."""
     head = await connection.fetchval(
         f"SELECT coalesce(max(notification_id), 0) FROM {EVENT_SCHEMA}.{EVENT_TABLE}"  # noqa: S608

@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import os
 import secrets
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -27,6 +28,14 @@ from api.database import create_pool
 from api.embedded import embedded_postgres
 from api.migrations import migrate
 from api.settings import Settings
+
+
+@pytest.fixture
+def pg_dir() -> Iterator[Path]:
+    """A directory for a private PostgreSQL (tests/pgcluster.py), outside pytest's own temporary
+    root: another pytest session resets that to mode 0700, which the server's user cannot pass."""
+    with tempfile.TemporaryDirectory(prefix="claimledger-pg-") as directory:
+        yield Path(directory)
 
 
 @pytest.fixture(scope="session")

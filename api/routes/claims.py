@@ -9,7 +9,7 @@ from litestar import Response, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from api import presenters
-from api.auth import Role
+from api.auth import KEY_OPTIONAL, Role
 from api.deps import PrincipalDep, ViewDep, WriterDep
 from api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from api.read_schemas import Claim, HistoryPage
@@ -149,6 +149,7 @@ async def give_verdict(
     tags=["claims"],
     responses=problem_responses(*READ_PROBLEMS, 404),
     opt={"role": Role.READER},
+    security=KEY_OPTIONAL,
 )
 async def get_claim(claim_id: FromPath[UUID], bitemporal: ViewDep) -> Response[Claim]:
     """The claim's derived status, its reasons and the editors' verdict, as known at `known_at`
@@ -167,6 +168,7 @@ async def get_claim(claim_id: FromPath[UUID], bitemporal: ViewDep) -> Response[C
     tags=["claims"],
     responses=problem_responses(*READ_PROBLEMS, 404),
     opt={"role": Role.READER},
+    security=KEY_OPTIONAL,
 )
 async def claim_history(
     claim_id: FromPath[UUID], view: ViewDep, cursor: Cursor = None, limit: Limit = 100

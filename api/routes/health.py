@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from msgspec import Struct
 
-from api.problems import PROBLEM_TYPES, database_unavailable
+from api.problems import PROBLEM_TYPES, database_unavailable, problem_responses
 from api.settings import Settings
 
 MAX_LAG = 1000
@@ -110,6 +110,7 @@ async def ready(state: State) -> Response[Readiness]:
     operation_id="describeProblem",
     summary="Describe a problem type",
     tags=["operations"],
+    responses=problem_responses(400, 404),
 )
 async def describe_problem(slug: FromPath[str]) -> dict[str, Any]:
     """What a problem `type` URI means: its status, title and when it happens."""

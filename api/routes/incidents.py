@@ -10,7 +10,7 @@ from litestar import Response, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api import presenters
-from api.auth import Role
+from api.auth import KEY_OPTIONAL, Role
 from api.deps import PrincipalDep, ViewDep, WriterDep
 from api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from api.read_schemas import Incident, IncidentPage, TimelinePage
@@ -98,6 +98,7 @@ BboxFilter = Annotated[
     str | None,
     QueryParameter(
         description="min_lon,min_lat,max_lon,max_lat: incidents placed inside this box",
+        pattern=r"^-?[0-9]+(\.[0-9]+)?(,-?[0-9]+(\.[0-9]+)?){3}$",
         examples=[],
     ),
 ]
@@ -124,6 +125,7 @@ def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
     tags=["incidents"],
     responses=problem_responses(*READ_PROBLEMS),
     opt={"role": Role.READER},
+    security=KEY_OPTIONAL,
 )
 async def list_incidents(
     view: ViewDep,
@@ -165,6 +167,7 @@ async def list_incidents(
     tags=["incidents"],
     responses=problem_responses(*READ_PROBLEMS, 404),
     opt={"role": Role.READER},
+    security=KEY_OPTIONAL,
 )
 async def get_incident(incident_id: FromPath[UUID], bitemporal: ViewDep) -> Response[Incident]:
     """The incident and each of its claims with its status, as known at `known_at` and from
@@ -185,6 +188,7 @@ async def get_incident(incident_id: FromPath[UUID], bitemporal: ViewDep) -> Resp
     tags=["timelines"],
     responses=problem_responses(*READ_PROBLEMS, 404),
     opt={"role": Role.READER},
+    security=KEY_OPTIONAL,
     dependencies=TIMELINE_FILTERS,
 )
 async def incident_timeline(

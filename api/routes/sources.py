@@ -9,7 +9,7 @@ from litestar import Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api import presenters
-from api.auth import Role
+from api.auth import KEY_OPTIONAL, Role
 from api.deps import PrincipalDep, ViewDep, WriterDep
 from api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from api.read_schemas import Source, SourcePage
@@ -76,6 +76,7 @@ async def rate_source(
     tags=["sources"],
     responses=problem_responses(*READ_PROBLEMS),
     opt={"role": Role.READER},
+    security=KEY_OPTIONAL,
 )
 async def list_sources(
     view: ViewDep,
@@ -102,6 +103,7 @@ async def list_sources(
     tags=["sources"],
     responses=problem_responses(*READ_PROBLEMS, 404),
     opt={"role": Role.READER},
+    security=KEY_OPTIONAL,
 )
 async def get_source(source_id: FromPath[UUID], view: ViewDep) -> Response[Source]:
     """A source and its reliability grade (as it was at `known_at`, if given)."""

@@ -12,11 +12,20 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
 from api import presenters
-from api.auth import Role
+from api.auth import KEY_OPTIONAL, Role
 from api.deps import ViewDep
 from api.problems import READ_PROBLEMS, problem_responses
 from api.read_schemas import TimelinePage
-from api.reads import BadParameter, Cursor, Limit, View, decode_cursor, encode_cursor, parse_instant
+from api.reads import (
+    INSTANT,
+    BadParameter,
+    Cursor,
+    Limit,
+    View,
+    decode_cursor,
+    encode_cursor,
+    parse_instant,
+)
 from domain.values import Stance
 from projections import queries
 
@@ -26,7 +35,11 @@ def provide_timeline_filter(
     source_id: Annotated[UUID | None, QueryParameter(description="Only this source")] = None,
     stance: Annotated[list[Stance] | None, QueryParameter(description="Only these stances")] = None,
     published_after: Annotated[
-        str | None, QueryParameter(description="Only statements published at or after this")
+        str | None,
+        QueryParameter(
+            description="Only statements published at or after this instant",
+            schema_extra=INSTANT,
+        ),
     ] = None,
     withdrawn: Annotated[
         bool, QueryParameter(description="Include withdrawn statements (marked `withdrawn_at`)")
@@ -73,6 +86,7 @@ async def timeline_page(
     tags=["timelines"],
     responses=problem_responses(*READ_PROBLEMS),
     opt={"role": Role.READER},
+    security=KEY_OPTIONAL,
     dependencies=TIMELINE_FILTERS,
 )
 async def timeline(

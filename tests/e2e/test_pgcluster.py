@@ -32,8 +32,8 @@ def count(url: str) -> int:
     return total
 
 
-def test_an_immediate_stop_keeps_committed_rows(tmp_path: Path) -> None:
-    with PgCluster(tmp_path / "pg", free_port()) as cluster:
+def test_an_immediate_stop_keeps_committed_rows(pg_dir: Path) -> None:
+    with PgCluster(pg_dir / "pg", free_port()) as cluster:
         cluster.init()
         cluster.start()
         url = cluster.create_database("fault")
@@ -49,16 +49,16 @@ def test_an_immediate_stop_keeps_committed_rows(tmp_path: Path) -> None:
         assert cluster.running()
         with psycopg.connect(url) as connection:
             assert connection.execute("SELECT name FROM items").fetchall() == [("kept",)]
-    assert not (tmp_path / "pg").exists()
+    assert not (pg_dir / "pg").exists()
 
 
-def test_a_standby_shows_a_commit_only_after_its_apply_delay(tmp_path: Path) -> None:
-    with PgCluster(tmp_path / "primary", free_port()) as primary:
+def test_a_standby_shows_a_commit_only_after_its_apply_delay(pg_dir: Path) -> None:
+    with PgCluster(pg_dir / "primary", free_port()) as primary:
         primary.init()
         primary.start()
         with psycopg.connect(primary.url(), autocommit=True) as connection:
             connection.execute("CREATE TABLE items (name text)")
-        standby_cm = PgCluster.standby_of(primary, tmp_path / "standby", free_port(), 1.0)
+        standby_cm = PgCluster.standby_of(primary, pg_dir / "standby", free_port(), 1.0)
         with standby_cm as standby, psycopg.connect(standby.url(), autocommit=True) as reader:
             assert reader.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
             with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):

@@ -24,18 +24,18 @@ SETTLE = 0.5
 
 
 async def test_a_lagging_replica_keeps_read_your_writes_and_immutable_answers(
-    tmp_path: Path,
+    pg_dir: Path,
 ) -> None:
-    await anyio.to_thread.run_sync(lagging_replica, tmp_path)
+    await anyio.to_thread.run_sync(lagging_replica, pg_dir)
 
 
-def lagging_replica(tmp_path: Path) -> None:
-    with PgCluster(tmp_path / "primary", free_pg_port()) as primary:
+def lagging_replica(pg_dir: Path) -> None:
+    with PgCluster(pg_dir / "primary", free_pg_port()) as primary:
         primary.init()
         primary.start()
         url = primary.create_database("claimledger")
         with PgCluster.standby_of(
-            primary, tmp_path / "standby", free_pg_port(), apply_delay_seconds=APPLY_DELAY
+            primary, pg_dir / "standby", free_pg_port(), apply_delay_seconds=APPLY_DELAY
         ) as standby:
             env = environment(
                 DATABASE_URL=url,

@@ -151,15 +151,26 @@ async def test_a_read_with_min_position_sees_the_write_just_made(
         assert found["title"] == f"Incident {n}"
 
 
-async def test_min_position_beyond_the_ledger_is_503_with_retry_after(
+async def test_min_position_not_yet_projected_is_503_with_retry_after(
     settings: Settings, keys: Keys
 ) -> None:
-    impatient = replace(settings, min_position_wait_seconds=0.2)
+    # No projector runs in this process (nor in any other): the write is never projected.
+    impatient = replace(settings, min_position_wait_seconds=0.2, roles=frozenset({"api"}))
     async with AsyncTestClient(app=create_app(impatient)) as client:
-        response = await client.get("/v1/incidents", params={"min_position": "1000000"})
+        written = await created(client, "/v1/incidents", {"title": "Unseen"}, keys.editor)
+        response = await client.get(
+            "/v1/incidents", params={"min_position": str(written["position"])}
+        )
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
     assert response.json()["type"] == "/problems/not-ready"
+
+
+async def test_min_position_beyond_the_ledger_is_a_400_at_once(client: Client) -> None:
+    response = await client.get("/v1/incidents", params={"min_position": "1000000"})
+    assert response.status_code == 400
+    assert response.json()["field"] == "min_position"
+    assert "no event has position 1000000" in response.json()["detail"]
 
 
 async def test_answers_carry_etags_and_old_moments_are_immutable(
