@@ -13,7 +13,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from api.auth import KeyStore, authorize
 from api.bodies import StrictRequest
-from api.contract import StructContract
+from api.contract import StructContract, without_null_parameters
 from api.database import create_pool
 from api.deps import DEPENDENCIES
 from api.migrations import migrate
@@ -149,7 +149,7 @@ def create_app(settings: Settings) -> Litestar:
         guards=[authorize],
         security=[{"bearer": []}],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[health.health, health.ready, health.describe_problem, v1],
         lifespan=[lifespan],
         dependencies=DEPENDENCIES,
@@ -160,6 +160,10 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=openapi_config(),
         debug=False,
     )
+    # Built now, before anything serves it, so that both the served and the committed
+    # documents are the tidied one.
+    without_null_parameters(app.openapi_schema)
+    return app
 
 
 def openapi_document() -> str:

@@ -14,7 +14,7 @@ import types
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
-from litestar.openapi.spec import Example, Schema
+from litestar.openapi.spec import Example, OpenAPI, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import ParameterKwarg
 from litestar.plugins import OpenAPISchemaPlugin
@@ -147,3 +147,31 @@ class StructContract(OpenAPISchemaPlugin):
         if info.forbid_unknown_fields:
             schema.additional_properties = False
         return schema
+
+
+def _takes_text(schema: Schema) -> bool:
+    """Whether a query value ``null`` reaches the handler as the text "null" (or a list of it)."""
+    if schema.type == OpenAPIType.ARRAY:
+        return True
+    return schema.type == OpenAPIType.STRING and schema.format is None
+
+
+def without_null_parameters(document: OpenAPI) -> None:
+    """Text parameters as a query string or a header carries them: ``X``, not ``X`` or ``null``.
+
+    A parameter left out is said by ``required: false``. Litestar documents every optional
+    parameter as "or null", but only a number, an id or a choice takes the text ``null`` for
+    "none"; a text (or a list) takes it as the text "null", which is what the document says now.
+    """
+    for item in (document.paths or {}).values():
+        for operation in (item.get, item.put, item.post, item.patch, item.delete):
+            for parameter in (operation.parameters if operation else None) or []:
+                schema = getattr(parameter, "schema", None)
+                if not isinstance(schema, Schema) or not schema.one_of:
+                    continue
+                arms = [a for a in schema.one_of if getattr(a, "type", None) != OpenAPIType.NULL]
+                if len(arms) == 1 and isinstance(arms[0], Schema) and _takes_text(arms[0]):
+                    schema.one_of = None
+                    for name, value in vars(arms[0]).items():
+                        if value is not None and getattr(schema, name, None) is None:
+                            setattr(schema, name, value)
