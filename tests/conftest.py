@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import asyncpg
 import pytest
 from litestar import Litestar
@@ -28,6 +29,9 @@ from api.database import create_pool
 from api.embedded import embedded_postgres
 from api.migrations import migrate
 from api.settings import Settings
+from api.writer import open_ledger
+from domain.application import Ledger
+from projections.db import Connection, close, connect
 
 
 @pytest.fixture
@@ -170,6 +174,28 @@ async def keys(database_url: str) -> Keys:
         editor=made[Role.EDITOR].secret,
         admin=made[Role.ADMIN].secret,
     )
+
+
+@pytest.fixture
+async def ledger(database_url: str) -> AsyncIterator[Ledger]:
+    """The write side on this test's database, for tests that write below the HTTP edge."""
+    opened = await anyio.to_thread.run_sync(
+        lambda: open_ledger(database_url, pool_size=2, clock_skew_seconds=300)
+    )
+    try:
+        yield opened
+    finally:
+        await anyio.to_thread.run_sync(opened.close)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Connection]:
+    """A connection to this test's database."""
+    connection = await connect(database_url)
+    try:
+        yield connection
+    finally:
+        await close(connection)
 
 
 @pytest.fixture

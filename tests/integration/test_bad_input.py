@@ -19,7 +19,7 @@ INT64_OVERFLOW = 2**63
 
 
 @dataclass(frozen=True)
-class Ledger:
+class Targets:
     """One of each thing, to aim bad requests at."""
 
     source: str
@@ -30,7 +30,7 @@ class Ledger:
 
 
 @pytest.fixture
-async def ledger(client: Client, keys: Keys) -> Ledger:
+async def targets(client: Client, keys: Keys) -> Targets:
     source_id = await source(client, keys.editor)
     incident_id = await incident(client, keys.editor)
     claim_id = await claim(client, keys.editor, incident_id)
@@ -46,14 +46,19 @@ async def ledger(client: Client, keys: Keys) -> Ledger:
         {"url": "https://example.org/hook", "event_types": ["incident.opened"]},
         keys.admin,
     )
-    return Ledger(source_id, incident_id, claim_id, str(said["id"]), str(hook["id"]))
+    return Targets(source_id, incident_id, claim_id, str(said["id"]), str(hook["id"]))
 
 
-def statement_body(ledger: Ledger, **extra: Any) -> dict[str, Any]:
-    return {"source_id": ledger.source, "stance": "asserts", "published_at": an_hour_ago(), **extra}
+def statement_body(targets: Targets, **extra: Any) -> dict[str, Any]:
+    return {
+        "source_id": targets.source,
+        "stance": "asserts",
+        "published_at": an_hour_ago(),
+        **extra,
+    }
 
 
-# (method, path, body, the field the problem must name); ``{x}`` is filled from the ledger.
+# (method, path, body, the field the problem must name); ``{x}`` is filled from the targets.
 NUL = "bad\x00text"
 WRITES_WITH_NUL: list[tuple[str, str, dict[str, Any], str]] = [
     ("POST", "/v1/sources", {"name": NUL, "kind": "media"}, "name"),
@@ -133,14 +138,14 @@ async def refused(
 async def test_nul_in_any_text_of_any_write_is_a_422_naming_the_field(
     client: Client,
     keys: Keys,
-    ledger: Ledger,
+    targets: Targets,
     database_url: str,
     method: str,
     path: str,
     body: dict[str, Any],
     field: str,
 ) -> None:
-    target = path.format(**vars(ledger))
+    target = path.format(**vars(targets))
     problem = await refused(client, keys, database_url, method, target, body)
     assert problem["field"] == field
 
@@ -149,20 +154,20 @@ async def test_nul_in_any_text_of_any_write_is_a_422_naming_the_field(
 async def test_nul_in_a_statement_alone_or_in_a_batch_is_a_422_naming_the_field(
     client: Client,
     keys: Keys,
-    ledger: Ledger,
+    targets: Targets,
     database_url: str,
     extra: dict[str, Any],
     field: str,
 ) -> None:
-    alone = statement_body(ledger, **extra)
+    alone = statement_body(targets, **extra)
     problem = await refused(
-        client, keys, database_url, "POST", f"/v1/claims/{ledger.claim}/statements", alone
+        client, keys, database_url, "POST", f"/v1/claims/{targets.claim}/statements", alone
     )
     assert problem["field"] == field
     batch = {
         "statements": [
-            statement_body(ledger, claim_id=ledger.claim),
-            {**alone, "claim_id": ledger.claim},
+            statement_body(targets, claim_id=targets.claim),
+            {**alone, "claim_id": targets.claim},
         ]
     }
     problem = await refused(client, keys, database_url, "POST", "/v1/statements:batch", batch)
@@ -194,28 +199,28 @@ async def test_nul_in_a_statement_alone_or_in_a_batch_is_a_422_naming_the_field(
 async def test_instants_outside_1900_to_2200_are_refused(
     client: Client,
     keys: Keys,
-    ledger: Ledger,
+    targets: Targets,
     database_url: str,
     path: str,
     body: dict[str, Any],
     field: str,
 ) -> None:
     if "statements" in path:
-        body = statement_body(ledger, **body)
-    problem = await refused(client, keys, database_url, "POST", path.format(**vars(ledger)), body)
+        body = statement_body(targets, **body)
+    problem = await refused(client, keys, database_url, "POST", path.format(**vars(targets)), body)
     assert problem["field"] == field
     assert "1900" in problem["detail"]
 
 
 async def test_an_extreme_instant_in_a_batch_or_a_revision_is_refused(
-    client: Client, keys: Keys, ledger: Ledger, database_url: str
+    client: Client, keys: Keys, targets: Targets, database_url: str
 ) -> None:
-    item = statement_body(ledger, claim_id=ledger.claim, published_at="0001-01-01T00:00:00+14:00")
-    batch = {"statements": [statement_body(ledger, claim_id=ledger.claim), item]}
+    item = statement_body(targets, claim_id=targets.claim, published_at="0001-01-01T00:00:00+14:00")
+    batch = {"statements": [statement_body(targets, claim_id=targets.claim), item]}
     problem = await refused(client, keys, database_url, "POST", "/v1/statements:batch", batch)
     assert problem["field"] == "statements[1].published_at"
     revision = {"occurred_from": "9999-12-31T23:59:59-14:00"}
-    path = f"/v1/incidents/{ledger.incident}"
+    path = f"/v1/incidents/{targets.incident}"
     problem = await refused(client, keys, database_url, "PATCH", path, revision)
     assert problem["field"] == "occurred_from"
 
@@ -233,14 +238,14 @@ async def test_an_extreme_instant_in_a_batch_or_a_revision_is_refused(
 async def test_bodies_are_decoded_strictly(
     client: Client,
     keys: Keys,
-    ledger: Ledger,
+    targets: Targets,
     database_url: str,
     extra: dict[str, Any],
     field: str,
 ) -> None:
-    path = f"/v1/claims/{ledger.claim}/statements"
+    path = f"/v1/claims/{targets.claim}/statements"
     problem = await refused(
-        client, keys, database_url, "POST", path, statement_body(ledger, **extra)
+        client, keys, database_url, "POST", path, statement_body(targets, **extra)
     )
     assert problem["field"] == field
 
@@ -263,9 +268,9 @@ async def test_malformed_bodies_are_client_errors(
 
 
 async def test_a_replay_position_beyond_int64_is_a_422(
-    client: Client, keys: Keys, ledger: Ledger, database_url: str
+    client: Client, keys: Keys, targets: Targets, database_url: str
 ) -> None:
-    path = f"/v1/webhooks/{ledger.webhook}/replay"
+    path = f"/v1/webhooks/{targets.webhook}/replay"
     problem = await refused(
         client, keys, database_url, "POST", path, {"from_position": INT64_OVERFLOW}
     )
@@ -273,12 +278,12 @@ async def test_a_replay_position_beyond_int64_is_a_422(
 
 
 async def test_a_batch_naming_one_idempotency_key_twice_names_both_items(
-    client: Client, keys: Keys, ledger: Ledger, database_url: str
+    client: Client, keys: Keys, targets: Targets, database_url: str
 ) -> None:
     items = [
-        statement_body(ledger, claim_id=ledger.claim, idempotency_key="one"),
-        statement_body(ledger, claim_id=ledger.claim, idempotency_key="two"),
-        statement_body(ledger, claim_id=ledger.claim, idempotency_key="one"),
+        statement_body(targets, claim_id=targets.claim, idempotency_key="one"),
+        statement_body(targets, claim_id=targets.claim, idempotency_key="two"),
+        statement_body(targets, claim_id=targets.claim, idempotency_key="one"),
     ]
     problem = await refused(
         client, keys, database_url, "POST", "/v1/statements:batch", {"statements": items}
@@ -290,18 +295,18 @@ async def test_a_batch_naming_one_idempotency_key_twice_names_both_items(
 
 
 async def test_a_webhook_for_an_unknown_incident_is_a_422(
-    client: Client, keys: Keys, ledger: Ledger, database_url: str
+    client: Client, keys: Keys, targets: Targets, database_url: str
 ) -> None:
     unknown = "6b0f3c0e-54d4-5a3e-9a0e-7c1a2f0d9e41"
     body = {
         "url": "https://example.org/hook",
         "event_types": ["incident.opened"],
-        "incident_ids": [ledger.incident, unknown],
+        "incident_ids": [targets.incident, unknown],
     }
     problem = await refused(client, keys, database_url, "POST", "/v1/webhooks", body)
     assert problem["type"] == "/problems/unknown-reference"
     assert problem["field"] == "incident_ids[1]"
-    path = f"/v1/webhooks/{ledger.webhook}"
+    path = f"/v1/webhooks/{targets.webhook}"
     problem = await refused(client, keys, database_url, "PATCH", path, {"incident_ids": [unknown]})
     assert problem["field"] == "incident_ids[0]"
 
@@ -334,16 +339,16 @@ def cursor(*values: Any) -> str:
     ],
 )
 async def test_bad_query_parameters_are_a_400_naming_them(
-    client: Client, ledger: Ledger, path: str, params: dict[str, str], name: str
+    client: Client, targets: Targets, path: str, params: dict[str, str], name: str
 ) -> None:
-    response = await client.get(path.format(**vars(ledger)), params=params)
+    response = await client.get(path.format(**vars(targets)), params=params)
     assert response.status_code == 400, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["field"] == name
 
 
 async def test_a_parameter_given_twice_where_one_is_taken_is_a_400(
-    client: Client, ledger: Ledger
+    client: Client, targets: Targets
 ) -> None:
     response = await client.get("/v1/incidents", params=[("limit", "1"), ("limit", "2")])
     assert response.status_code == 400, response.text
@@ -361,8 +366,8 @@ async def test_a_parameter_given_twice_where_one_is_taken_is_a_400(
     ],
 )
 async def test_options_lists_every_method_of_a_path(
-    client: Client, ledger: Ledger, path: str, methods: set[str]
+    client: Client, targets: Targets, path: str, methods: set[str]
 ) -> None:
-    response = await client.options(path.format(**vars(ledger)))
+    response = await client.options(path.format(**vars(targets)))
     assert response.status_code == 204
     assert {m.strip() for m in response.headers["allow"].split(",")} == methods

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from itertools import pairwise
 from typing import Any
 
 import anyio
 import pytest
 
-from api.writer import open_ledger
 from domain.application import Ledger
 from domain.incident import IncidentDraft
 from projections.db import Connection, close, connect
@@ -22,26 +20,6 @@ from tests.ledger_data import WRITER, populate
 
 class InjectedFailure(BaseException):
     """Stands for the process dying between writing and committing: nothing in it handles this."""
-
-
-@pytest.fixture
-async def ledger(database_url: str) -> AsyncIterator[Ledger]:
-    opened = await anyio.to_thread.run_sync(
-        lambda: open_ledger(database_url, pool_size=2, clock_skew_seconds=300)
-    )
-    try:
-        yield opened
-    finally:
-        await anyio.to_thread.run_sync(opened.close)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Connection]:
-    connection = await connect(database_url)
-    try:
-        yield connection
-    finally:
-        await close(connection)
 
 
 async def dump(db: Connection) -> dict[str, list[tuple[Any, ...]]]:

@@ -6,7 +6,6 @@ stored them): any Unicode, NUL included, and instants anywhere in the calendar, 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -19,7 +18,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.settings import Settings
-from api.writer import open_ledger
 from domain.application import Ledger
 from domain.claim import Claim, ClaimAdded, ClaimVerdictGiven
 from domain.incident import Incident, IncidentOpened, IncidentRevised
@@ -52,26 +50,6 @@ OFFSETS = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minute
 INSTANTS = st.datetimes(timezones=OFFSETS)
 LATITUDES = st.floats(-90, 90)
 LONGITUDES = st.floats(-180, 180)
-
-
-@pytest.fixture
-async def ledger(database_url: str) -> AsyncIterator[Ledger]:
-    opened = await anyio.to_thread.run_sync(
-        lambda: open_ledger(database_url, pool_size=2, clock_skew_seconds=300)
-    )
-    try:
-        yield opened
-    finally:
-        await anyio.to_thread.run_sync(opened.close)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Connection]:
-    connection = await connect(database_url)
-    try:
-        yield connection
-    finally:
-        await close(connection)
 
 
 places = st.builds(
