@@ -4,10 +4,14 @@ FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 claimledger
 WORKDIR /app
 COPY pyproject.toml README.md ./
-COPY api ./api
+COPY claimledger ./claimledger
 COPY domain ./domain
+COPY store ./store
 COPY projections ./projections
 COPY webhooks ./webhooks
+COPY runtime ./runtime
+COPY api ./api
+COPY cli ./cli
 RUN pip install --no-cache-dir .
 
 USER claimledger

@@ -11,24 +11,24 @@ from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api.auth import KeyStore, authorize
-from api.bodies import StrictRequest
-from api.contract import StructContract, without_null_parameters
-from api.database import create_pool
-from api.deps import DEPENDENCIES
-from api.migrations import migrate
-from api.options import EveryMethodAllowed
-from api.parameters import DeclaredParametersOnly
-from api.problems import EXCEPTION_HANDLERS
-from api.reads import ReadSource
-from api.routes import claims, health, incidents, sources, stream, timeline, webhooks
-from api.routes.stream import StreamCount
-from api.settings import Settings
-from api.workers import background_workers, supervised
-from api.writer import Writer, open_ledger
-from domain.application import Ledger
-from projections.watcher import PositionWatcher
-from webhooks.delivery import new_client
+from claimledger.api.auth import KeyStore, authorize
+from claimledger.api.bodies import StrictRequest
+from claimledger.api.contract import StructContract, without_null_parameters
+from claimledger.api.deps import DEPENDENCIES
+from claimledger.api.options import EveryMethodAllowed
+from claimledger.api.parameters import DeclaredParametersOnly
+from claimledger.api.problems import EXCEPTION_HANDLERS
+from claimledger.api.reads import ReadSource
+from claimledger.api.routes import claims, health, incidents, sources, stream, timeline, webhooks
+from claimledger.api.routes.stream import StreamCount
+from claimledger.domain.ledger import Ledger
+from claimledger.projections.watcher import PositionWatcher
+from claimledger.runtime.migrations import migrate
+from claimledger.runtime.settings import Settings
+from claimledger.runtime.workers import background_workers, supervised
+from claimledger.runtime.writer import Writer, open_ledger
+from claimledger.store.eventstore import create_pool
+from claimledger.webhooks.delivery import new_client
 
 VERSION = "0.1.0"
 

@@ -8,9 +8,9 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
-from api.auth import Principal, principal_of
-from api.reads import View, provide_bitemporal_view, provide_view
-from api.writer import Writer
+from claimledger.api.auth import Principal, principal_of
+from claimledger.api.reads import View, provide_bitemporal_view, provide_view
+from claimledger.runtime.writer import Writer
 
 
 def provide_writer(state: State) -> Writer:

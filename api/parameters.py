@@ -17,7 +17,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.plugins import InitPlugin, ReceiveRoutePlugin
 from litestar.routes import BaseRoute, HTTPRoute
 
-from api.reads import BadParameter
+from claimledger.api.reads import BadParameter
 
 # What a handler accepts: names, and the names that may repeat; None when it takes any.
 Accepted = tuple[frozenset[str], frozenset[str]] | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.read_schemas import (
+from claimledger.api.read_schemas import (
     Claim,
     Evidence,
     HistoryItem,
@@ -13,7 +13,7 @@ from api.read_schemas import (
     TimelineItem,
     place_of,
 )
-from projections.queries import ClaimAt, Row
+from claimledger.projections.queries import ClaimAt, Row
 
 
 def source(row: Row) -> Source:

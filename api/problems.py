@@ -24,7 +24,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
-from domain.errors import (
+from claimledger.domain.errors import (
     AlreadyWithdrawn,
     Conflict,
     DomainError,
@@ -33,7 +33,7 @@ from domain.errors import (
     NotFound,
     UnknownReference,
 )
-from projections.db import CONNECTION_ERRORS
+from claimledger.store.db import CONNECTION_ERRORS
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("claimledger.api")

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from msgspec import Struct
 
-from api.schemas import Position
-from domain.values import Reliability, SourceKind, Stance, Status, Verdict
+from claimledger.api.schemas import Position
+from claimledger.domain.values import Reliability, SourceKind, Stance, Status, Verdict
 
 
 class Source(Struct, kw_only=True):

@@ -24,13 +24,13 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import QueryParameter
 
-from api.settings import Settings
-from domain.errors import InvalidInput
-from domain.values import check_instant
-from projections.db import DatabaseUnavailable, Db, Pool
-from projections.projector import head_position
-from projections.queries import Moment
-from projections.watcher import PositionWatcher
+from claimledger.domain.errors import InvalidInput
+from claimledger.domain.values import check_instant
+from claimledger.projections.projector import head_position
+from claimledger.projections.queries import Moment
+from claimledger.projections.watcher import PositionWatcher
+from claimledger.runtime.settings import Settings
+from claimledger.store.db import DatabaseUnavailable, Db, Pool
 
 T = TypeVar("T")
 

@@ -14,10 +14,10 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta, Struct
 
-from domain.application import StatementRequest
-from domain.incident import IncidentDraft
-from domain.statement import StatementDraft
-from domain.values import (
+from claimledger.domain.incident import IncidentDraft
+from claimledger.domain.ledger import StatementRequest
+from claimledger.domain.statement import StatementDraft
+from claimledger.domain.values import (
     Evidence,
     Place,
     PlacePrecision,

@@ -10,7 +10,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta, Struct
 
-from api.schemas import NO_NUL, Strict
+from claimledger.api.schemas import NO_NUL, Strict
 
 
 class EventType(StrEnum):

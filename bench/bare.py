@@ -17,8 +17,8 @@ from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 
-from api.settings import Settings
-from projections.db import create_pool
+from claimledger.runtime.settings import Settings
+from claimledger.store.db import create_pool
 
 # The API's reads have a pool of their own, of this size.
 POOL_SIZE = Settings().read_pool_size

@@ -24,8 +24,8 @@ from bench.corpus import ExtraStatements, Meta
 
 
 def statement_draft(body: dict[str, Any]) -> Any:
-    from domain.statement import StatementDraft
-    from domain.values import Evidence, Stance
+    from claimledger.domain.statement import StatementDraft
+    from claimledger.domain.values import Evidence, Stance
 
     return StatementDraft(
         source_id=body["source_id"],
@@ -41,8 +41,8 @@ def statement_draft(body: dict[str, Any]) -> Any:
 
 
 def aggregates(meta: Meta, count: int, seed: int) -> list[Any]:
-    from api.migrations import SYSTEM_KEY_ID
-    from domain.statement import Statement
+    from claimledger.domain.statement import Statement
+    from claimledger.runtime.migrations import SYSTEM_KEY_ID
 
     incident_of = {claim.id: claim.incident_id for claim in meta.claims}
     extra = ExtraStatements(meta, seed)
@@ -63,7 +63,7 @@ def aggregates(meta: Meta, count: int, seed: int) -> list[Any]:
 
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
-    from api.writer import open_ledger
+    from claimledger.runtime.writer import open_ledger
 
     meta = msgspec.json.decode(Path(job["meta"]).read_bytes(), type=Meta)
     batch = int(job.get("batch", 1000))

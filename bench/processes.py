@@ -59,7 +59,7 @@ def postgres_server(data_dir: Path | None = None) -> Iterator[str]:
     if _answers("127.0.0.1", 5432):
         yield LOCAL_URL
         return
-    from api.embedded import embedded_postgres
+    from claimledger.runtime.embedded import embedded_postgres
 
     with (
         tempfile.TemporaryDirectory(prefix="claimledger-bench-pg-") as scratch,
@@ -105,10 +105,10 @@ def fresh_database(server_url: str) -> Iterator[str]:
 
 
 def cli(args: Sequence[str], *, timeout: float, env: dict[str, str] | None = None) -> str:
-    """Run ``claimledger ARGS`` (as ``python -m api.cli``) to completion; its standard output."""
+    """Run ``claimledger ARGS`` (``python -m claimledger.cli``) to completion; its output."""
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "api.cli", *args],
+            [sys.executable, "-m", "claimledger.cli", *args],
             cwd=ROOT,
             env=env or dict(os.environ),
             capture_output=True,
@@ -232,7 +232,16 @@ class Server:
 
 
 def serve_argv(url: str, port: int, role: str = "all") -> list[str]:
-    argv = [sys.executable, "-m", "api.cli", "serve", "--database-url", url, "--port", str(port)]
+    argv = [
+        sys.executable,
+        "-m",
+        "claimledger.cli",
+        "serve",
+        "--database-url",
+        url,
+        "--port",
+        str(port),
+    ]
     if role != "all":
         argv += ["--role", role]
     return argv

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.values import Verdict
+from claimledger.domain.values import Verdict
 
 
 class Claim(Aggregate):

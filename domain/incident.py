@@ -9,8 +9,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import InvalidInput
-from domain.values import Place, TimePrecision, check_instant
+from claimledger.domain.errors import InvalidInput
+from claimledger.domain.values import Place, TimePrecision, check_instant
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.values import Reliability, SourceKind
+from claimledger.domain.values import Reliability, SourceKind
 
 
 class Source(Aggregate):

@@ -9,8 +9,8 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import AlreadyWithdrawn, InvalidInput
-from domain.values import Evidence, Stance, check_instant
+from claimledger.domain.errors import AlreadyWithdrawn, InvalidInput
+from claimledger.domain.values import Evidence, Stance, check_instant
 
 # Ids of statements recorded with an Idempotency-Key live in their own namespace, so a retry of the
 # same key finds the aggregate the first attempt created.

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import NamedTuple
 from uuid import UUID
 
-from domain.values import Stance, Status
+from claimledger.domain.values import Stance, Status
 
 
 class StanceRecord(NamedTuple):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from domain.errors import InvalidInput
+from claimledger.domain.errors import InvalidInput
 
 # The instants a client may give (when a source spoke, when an incident happened): wide enough for
 # any report, narrow enough that every later step can render them in any offset.

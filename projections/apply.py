@@ -16,15 +16,15 @@ from uuid import UUID
 
 import msgspec
 
-from domain.claim import ClaimAdded, ClaimVerdictGiven
-from domain.incident import IncidentOpened, IncidentRevised
-from domain.source import SourceRated, SourceRegistered
-from domain.statement import StatementRecorded, StatementWithdrawn
-from domain.status import UNVERIFIED, DerivedStatus
-from domain.values import Evidence, Place, Status
-from projections.db import Connection
-from projections.history import HEADLINE_ORDER, ClaimState, Interval, StatementFact
-from projections.queries import load_facts
+from claimledger.domain.claim import ClaimAdded, ClaimVerdictGiven
+from claimledger.domain.incident import IncidentOpened, IncidentRevised
+from claimledger.domain.source import SourceRated, SourceRegistered
+from claimledger.domain.statement import StatementRecorded, StatementWithdrawn
+from claimledger.domain.status import UNVERIFIED, DerivedStatus
+from claimledger.domain.values import Evidence, Place, Status
+from claimledger.projections.history import HEADLINE_ORDER, ClaimState, Interval, StatementFact
+from claimledger.projections.queries import load_facts
+from claimledger.store.db import Connection
 
 _PLACE_FIELDS = ("name", "admin1", "admin2", "country", "lat", "lon", "precision")
 

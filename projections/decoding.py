@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 from eventsourcing.persistence import StoredEvent
 
-from domain.codec import MsgspecMapper
+from claimledger.store.codec import MsgspecMapper
 
 REPLACEMENT = "\ufffd"
 _NUL_ESCAPE = b"\\u0000"

@@ -12,8 +12,15 @@ from datetime import datetime
 from itertools import groupby, pairwise
 from uuid import UUID
 
-from domain.status import UNVERIFIED, DerivedStatus, StanceRecord, decide, derive_status, explain
-from domain.values import Stance, Status
+from claimledger.domain.status import (
+    UNVERIFIED,
+    DerivedStatus,
+    StanceRecord,
+    decide,
+    derive_status,
+    explain,
+)
+from claimledger.domain.values import Stance, Status
 
 # An incident's headline is the first of these that any of its claims holds: contention and
 # verification first, then one-sided claims.

@@ -19,11 +19,11 @@ import anyio
 from anyio.abc import TaskStatus
 from eventsourcing.persistence import StoredEvent
 
-from domain.application import EVENT_SCHEMA, EVENT_TABLE
-from projections.apply import BatchApplier, Positioned
-from projections.db import CONNECTION_ERRORS, Connection, Db, close, connect, is_deterministic
-from projections.decoding import EventDecoder
-from projections.schema import REBUILT_TABLES
+from claimledger.domain.ledger import EVENT_SCHEMA, EVENT_TABLE
+from claimledger.projections.apply import BatchApplier, Positioned
+from claimledger.projections.decoding import EventDecoder
+from claimledger.projections.schema import REBUILT_TABLES
+from claimledger.store.db import CONNECTION_ERRORS, Connection, Db, close, connect, is_deterministic
 
 log = logging.getLogger("claimledger.projector")
 

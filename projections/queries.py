@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from domain.status import DerivedStatus
-from domain.values import Stance, Status
-from projections.db import Db, session
-from projections.history import HEADLINE_ORDER, StatementFact, status_seen
+from claimledger.domain.status import DerivedStatus
+from claimledger.domain.values import Stance, Status
+from claimledger.projections.history import HEADLINE_ORDER, StatementFact, status_seen
+from claimledger.store.db import Db, session
 
 Row = Any  # an asyncpg Record: read by column name
 

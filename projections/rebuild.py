@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 import anyio
 
-from projections.db import close, connect
-from projections.projector import (
+from claimledger.projections.projector import (
     Projector,
     head_position,
     projected_position,
     reset_views,
     try_lock,
 )
+from claimledger.store.db import close, connect
 
 Progress = Callable[[int, int], None]
 

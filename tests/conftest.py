@@ -23,15 +23,15 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from api.app import create_app
-from api.auth import KeyStore, Role
-from api.database import create_pool
-from api.embedded import embedded_postgres
-from api.migrations import migrate
-from api.settings import Settings
-from api.writer import open_ledger
-from domain.application import Ledger
-from projections.db import Connection, close, connect
+from claimledger.api.app import create_app
+from claimledger.api.auth import KeyStore, Role
+from claimledger.domain.ledger import Ledger
+from claimledger.runtime.embedded import embedded_postgres
+from claimledger.runtime.migrations import migrate
+from claimledger.runtime.settings import Settings
+from claimledger.runtime.writer import open_ledger
+from claimledger.store.db import Connection, close, connect
+from claimledger.store.eventstore import create_pool
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from api.demo import load_demo, load_scenario
-from api.migrations import SYSTEM_KEY_ID
-from domain.application import Ledger, StatementRequest
-from domain.statement import StatementDraft
-from domain.values import Reliability, Stance, Verdict
+from claimledger.domain.ledger import Ledger, StatementRequest
+from claimledger.domain.statement import StatementDraft
+from claimledger.domain.values import Reliability, Stance, Verdict
+from claimledger.runtime.demo import load_demo, load_scenario
+from claimledger.runtime.migrations import SYSTEM_KEY_ID
 
 WRITER = UUID(SYSTEM_KEY_ID)
 

@@ -12,8 +12,8 @@ import anyio
 import httpx
 import msgspec
 
-from webhooks.guard import Refused, resolve
-from webhooks.signing import signature_header
+from claimledger.webhooks.guard import Refused, resolve
+from claimledger.webhooks.signing import signature_header
 
 _encoder = msgspec.json.Encoder()
 USER_AGENT = "claimledger-webhooks/1"

@@ -27,10 +27,17 @@ import anyio
 import httpx
 from anyio.abc import TaskStatus
 
-from projections.db import CONNECTION_ERRORS, Pool, close, connect, create_pool
-from projections.projector import PROJECTED_CHANNEL, RECONNECT_SECONDS
-from webhooks import endpoints
-from webhooks.delivery import Attempt, DeliveryOptions, Message, attempt, message_id, new_client
+from claimledger.projections.projector import PROJECTED_CHANNEL, RECONNECT_SECONDS
+from claimledger.store.db import CONNECTION_ERRORS, Pool, close, connect, create_pool
+from claimledger.webhooks import subscriptions
+from claimledger.webhooks.delivery import (
+    Attempt,
+    DeliveryOptions,
+    Message,
+    attempt,
+    message_id,
+    new_client,
+)
 
 log = logging.getLogger("claimledger.dispatcher")
 
@@ -350,7 +357,7 @@ class Dispatcher:
         signing = [endpoint["secret"], *filter(None, [endpoint["previous_secret"]])]
         result = await attempt(client, self.options.delivery, endpoint["url"], message, signing)
         attempts_made += 1
-        await endpoints.log(
+        await subscriptions.log(
             pool,
             endpoint["id"],
             message.id,
@@ -403,7 +410,7 @@ class Dispatcher:
             gave_up = Attempt(
                 "gave_up", now, error=f"no answer in 2xx after {attempts_made} attempts"
             )
-            await endpoints.log(
+            await subscriptions.log(
                 pool,
                 endpoint["id"],
                 message.id,

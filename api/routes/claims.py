@@ -8,13 +8,13 @@ from uuid import UUID
 from litestar import Response, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
-from api import presenters
-from api.auth import KEY_OPTIONAL, Role
-from api.deps import PrincipalDep, ViewDep, WriterDep
-from api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
-from api.read_schemas import Claim, HistoryPage
-from api.reads import Cursor, Limit, decode_cursor, encode_cursor
-from api.schemas import (
+from claimledger.api import presenters
+from claimledger.api.auth import KEY_OPTIONAL, Role
+from claimledger.api.deps import PrincipalDep, ViewDep, WriterDep
+from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
+from claimledger.api.read_schemas import Claim, HistoryPage
+from claimledger.api.reads import Cursor, Limit, decode_cursor, encode_cursor
+from claimledger.api.schemas import (
     StatementBatchCreate,
     StatementCreate,
     VerdictCreate,
@@ -22,10 +22,10 @@ from api.schemas import (
     Written,
     WrittenBatch,
 )
-from domain.application import StatementRequest
-from domain.errors import NotFound
-from projections import queries
-from projections.db import session
+from claimledger.domain.errors import NotFound
+from claimledger.domain.ledger import StatementRequest
+from claimledger.projections import queries
+from claimledger.store.db import session
 
 BATCH_MAX_BODY = 16 * 1024 * 1024
 

@@ -11,8 +11,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from msgspec import Struct
 
-from api.problems import PROBLEM_TYPES, database_unavailable, problem_responses
-from api.settings import Settings
+from claimledger.api.problems import PROBLEM_TYPES, database_unavailable, problem_responses
+from claimledger.runtime.settings import Settings
 
 MAX_LAG = 1000
 

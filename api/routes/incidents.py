@@ -9,18 +9,18 @@ from uuid import UUID
 from litestar import Response, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api import presenters
-from api.auth import KEY_OPTIONAL, Role
-from api.deps import PrincipalDep, ViewDep, WriterDep
-from api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
-from api.read_schemas import Incident, IncidentPage, TimelinePage
-from api.reads import BadParameter, Cursor, Limit, decode_cursor, encode_cursor
-from api.routes.timeline import TIMELINE_FILTERS, TimelineFilterDep, timeline_page
-from api.schemas import ClaimCreate, IncidentCreate, IncidentRevision, Written
-from domain.errors import NotFound
-from domain.values import Status
-from projections import queries
-from projections.db import session
+from claimledger.api import presenters
+from claimledger.api.auth import KEY_OPTIONAL, Role
+from claimledger.api.deps import PrincipalDep, ViewDep, WriterDep
+from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
+from claimledger.api.read_schemas import Incident, IncidentPage, TimelinePage
+from claimledger.api.reads import BadParameter, Cursor, Limit, decode_cursor, encode_cursor
+from claimledger.api.routes.timeline import TIMELINE_FILTERS, TimelineFilterDep, timeline_page
+from claimledger.api.schemas import ClaimCreate, IncidentCreate, IncidentRevision, Written
+from claimledger.domain.errors import NotFound
+from claimledger.domain.values import Status
+from claimledger.projections import queries
+from claimledger.store.db import session
 
 
 @post(

@@ -8,16 +8,16 @@ from uuid import UUID
 from litestar import Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api import presenters
-from api.auth import KEY_OPTIONAL, Role
-from api.deps import PrincipalDep, ViewDep, WriterDep
-from api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
-from api.read_schemas import Source, SourcePage
-from api.reads import Cursor, Limit, decode_cursor, encode_cursor
-from api.schemas import SourceCreate, SourceRatingCreate, Written
-from domain.errors import NotFound
-from domain.values import SourceKind
-from projections import queries
+from claimledger.api import presenters
+from claimledger.api.auth import KEY_OPTIONAL, Role
+from claimledger.api.deps import PrincipalDep, ViewDep, WriterDep
+from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
+from claimledger.api.read_schemas import Source, SourcePage
+from claimledger.api.reads import Cursor, Limit, decode_cursor, encode_cursor
+from claimledger.api.schemas import SourceCreate, SourceRatingCreate, Written
+from claimledger.domain.errors import NotFound
+from claimledger.domain.values import SourceKind
+from claimledger.projections import queries
 
 
 @post(

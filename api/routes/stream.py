@@ -25,14 +25,14 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, Stream
 
-from api.auth import Role
-from api.problems import READ_PROBLEMS, problem, problem_responses
-from api.reads import INT64_MAX, ReadSource
-from api.settings import Settings
-from api.webhook_schemas import EventType
-from projections.db import CONNECTION_ERRORS
-from projections.projector import RECONNECT_SECONDS
-from projections.schema import LAST_SEQ
+from claimledger.api.auth import Role
+from claimledger.api.problems import READ_PROBLEMS, problem, problem_responses
+from claimledger.api.reads import INT64_MAX, ReadSource
+from claimledger.api.webhook_schemas import EventType
+from claimledger.projections.projector import RECONNECT_SECONDS
+from claimledger.projections.schema import LAST_SEQ
+from claimledger.runtime.settings import Settings
+from claimledger.store.db import CONNECTION_ERRORS
 
 log = logging.getLogger("claimledger.stream")
 

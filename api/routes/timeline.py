@@ -11,12 +11,12 @@ from litestar import Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
-from api import presenters
-from api.auth import KEY_OPTIONAL, Role
-from api.deps import ViewDep
-from api.problems import READ_PROBLEMS, problem_responses
-from api.read_schemas import TimelinePage
-from api.reads import (
+from claimledger.api import presenters
+from claimledger.api.auth import KEY_OPTIONAL, Role
+from claimledger.api.deps import ViewDep
+from claimledger.api.problems import READ_PROBLEMS, problem_responses
+from claimledger.api.read_schemas import TimelinePage
+from claimledger.api.reads import (
     INSTANT,
     BadParameter,
     Cursor,
@@ -26,8 +26,8 @@ from api.reads import (
     encode_cursor,
     parse_instant,
 )
-from domain.values import Stance
-from projections import queries
+from claimledger.domain.values import Stance
+from claimledger.projections import queries
 
 
 def provide_timeline_filter(

@@ -9,12 +9,11 @@ from litestar import Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
-from api.auth import Role
-from api.deps import WriterDep
-from api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
-from api.reads import Cursor, Limit, decode_cursor, encode_cursor
-from api.settings import Settings
-from api.webhook_schemas import (
+from claimledger.api.auth import Role
+from claimledger.api.deps import WriterDep
+from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
+from claimledger.api.reads import Cursor, Limit, decode_cursor, encode_cursor
+from claimledger.api.webhook_schemas import (
     Delivery,
     DeliveryPage,
     Replay,
@@ -24,10 +23,11 @@ from api.webhook_schemas import (
     WebhookPage,
     WebhookUpdate,
 )
-from domain.errors import InvalidInput, NotFound
-from webhooks import endpoints
-from webhooks.delivery import Message, attempt
-from webhooks.guard import check_url
+from claimledger.domain.errors import InvalidInput, NotFound
+from claimledger.runtime.settings import Settings
+from claimledger.webhooks import subscriptions
+from claimledger.webhooks.delivery import Message, attempt
+from claimledger.webhooks.guard import check_url
 
 ADMIN = {"role": Role.ADMIN}
 TAGS = ["webhooks"]
@@ -54,9 +54,9 @@ async def create_webhook(data: JSONBody[WebhookCreate], state: State, writer: Wr
     (`whsec_…`) is shown here only: verify deliveries with it per Standard Webhooks."""
     if data.incident_ids:
         await writer.require_incidents(data.incident_ids, field="incident_ids")
-    row, secret = await endpoints.create(
+    row, secret = await subscriptions.create(
         state.pool,
-        endpoints.Subscription(
+        subscriptions.Subscription(
             url=_checked(data.url),
             event_types=[str(t) for t in data.event_types],
             description=data.description,
@@ -77,14 +77,16 @@ async def create_webhook(data: JSONBody[WebhookCreate], state: State, writer: Wr
 async def list_webhooks(state: State, cursor: Cursor = None, limit: Limit = 50) -> WebhookPage:
     """Subscriptions in order of creation (secrets are never shown again)."""
     after = decode_cursor(cursor, "webhooks", tuple[datetime])
-    rows = await endpoints.listing(state.pool, after=after[0] if after else None, limit=limit + 1)
+    rows = await subscriptions.listing(
+        state.pool, after=after[0] if after else None, limit=limit + 1
+    )
     items = [Webhook.of(row) for row in rows[:limit]]
     next_cursor = encode_cursor("webhooks", items[-1].created_at) if len(rows) > limit else None
     return WebhookPage(items=items, next_cursor=next_cursor)
 
 
 async def _found(state: State, webhook_id: UUID) -> dict[str, object]:
-    row = await endpoints.get(state.pool, webhook_id)
+    row = await subscriptions.get(state.pool, webhook_id)
     if row is None:
         raise NotFound("webhook", webhook_id)
     return row
@@ -122,7 +124,7 @@ async def update_webhook(
     if changes.get("incident_ids"):
         await writer.require_incidents(changes["incident_ids"], field="incident_ids")
     settings: Settings = state.settings
-    updated = await endpoints.update(
+    updated = await subscriptions.update(
         state.pool,
         webhook_id,
         changes,
@@ -145,7 +147,7 @@ async def update_webhook(
 )
 async def delete_webhook(webhook_id: FromPath[UUID], state: State) -> None:
     """Remove the subscription and its delivery log."""
-    if not await endpoints.delete(state.pool, webhook_id):
+    if not await subscriptions.delete(state.pool, webhook_id):
         raise NotFound("webhook", webhook_id)
 
 
@@ -163,7 +165,7 @@ async def list_deliveries(
     """Every attempt: when, the answer's status code, latency, and the error or refusal."""
     await _found(state, webhook_id)
     before = decode_cursor(cursor, "deliveries", tuple[int])
-    rows = await endpoints.deliveries(
+    rows = await subscriptions.deliveries(
         state.pool, webhook_id, before=before[0] if before else None, limit=limit + 1
     )
     items = [Delivery(**{k: v for k, v in row.items() if k != "id"}) for row in rows[:limit]]
@@ -185,7 +187,7 @@ async def replay_webhook(
 ) -> Replay:
     """Messages from `from_position` on are delivered again, in order, with the same
     `webhook-id`s as the first time."""
-    count = await endpoints.replay(state.pool, webhook_id, data.from_position)
+    count = await subscriptions.replay(state.pool, webhook_id, data.from_position)
     if count is None:
         raise NotFound("webhook", webhook_id)
     workers = state.workers
@@ -205,7 +207,7 @@ async def replay_webhook(
 )
 async def test_webhook(webhook_id: FromPath[UUID], state: State) -> Response[Delivery]:
     """Sign and send a `webhook.test` message right away; answers how the attempt went."""
-    target = await endpoints.secrets_of(state.pool, webhook_id)
+    target = await subscriptions.secrets_of(state.pool, webhook_id)
     if target is None:
         raise NotFound("webhook", webhook_id)
     url, secrets = target
@@ -217,7 +219,7 @@ async def test_webhook(webhook_id: FromPath[UUID], state: State) -> Response[Del
         data={"webhook": str(webhook_id), "message": "a test message from claimledger"},
     )
     result = await attempt(state.webhook_client, settings.delivery_options(), url, message, secrets)
-    await endpoints.log(state.pool, webhook_id, message.id, message.type, None, None, 1, result)
+    await subscriptions.log(state.pool, webhook_id, message.id, message.type, None, None, 1, result)
     delivery = Delivery(
         webhook_id=message.id,
         type=message.type,

@@ -40,7 +40,7 @@ def environment(**overrides: str | None) -> dict[str, str]:
 def claimledger(args: Sequence[str], *, env: dict[str, str], timeout: float = 120) -> str:
     """Run one command to completion; its standard output, or a failure showing both streams."""
     done = subprocess.run(
-        [sys.executable, "-m", "api.cli", *args],
+        [sys.executable, "-m", "claimledger.cli", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -67,7 +67,7 @@ def running(args: Sequence[str], *, env: dict[str, str]) -> Iterator[Running]:
     with tempfile.TemporaryFile("w+") as log:
         child = Running(
             subprocess.Popen(
-                [sys.executable, "-m", "api.cli", *args],
+                [sys.executable, "-m", "claimledger.cli", *args],
                 cwd=ROOT,
                 env=env,
                 stdout=log,

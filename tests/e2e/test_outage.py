@@ -26,7 +26,7 @@ import httpx
 import psycopg
 import pytest
 
-from api.workers import supervised
+from claimledger.runtime.workers import supervised
 from tests.e2e.processes import Running, claimledger, environment, free_port, post, running
 from tests.helpers import until
 from tests.pgcluster import PgCluster

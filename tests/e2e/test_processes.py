@@ -53,7 +53,7 @@ def api_projector_and_rebuild(database_url: str) -> None:
     assert projector.process.returncode == 0, projector.output
 
     rebuilt = subprocess.run(
-        [sys.executable, "-m", "api.cli", "rebuild"],
+        [sys.executable, "-m", "claimledger.cli", "rebuild"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -23,7 +23,7 @@ import httpx
 import httpx_sse
 import psutil
 
-from api.routes.stream import event_id
+from claimledger.api.routes.stream import event_id
 from tests.e2e.processes import claimledger, environment, free_port, serving
 
 log = logging.getLogger(__name__)

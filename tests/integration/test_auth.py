@@ -6,8 +6,8 @@ from uuid import UUID
 
 import asyncpg
 
-from api.auth import KeyStore, Role
-from api.database import create_pool
+from claimledger.api.auth import KeyStore, Role
+from claimledger.store.eventstore import create_pool
 from tests.conftest import Keys
 from tests.helpers import Client, created, incident
 

@@ -126,7 +126,7 @@ async def test_import_an_ndjson_file(database_url: str, tmp_path: Path) -> None:
     file = ndjson(tmp_path / "ledger.ndjson", lines)
     env = environment(DATABASE_URL=database_url)
     done = await anyio.run_process(
-        [sys.executable, "-m", "api.cli", "import", str(file)], env=env, check=False
+        [sys.executable, "-m", "claimledger.cli", "import", str(file)], env=env, check=False
     )
     assert done.returncode == 0, done.stderr.decode()
     assert b"imported 2504 records" in done.stdout
@@ -137,7 +137,7 @@ async def test_import_an_ndjson_file(database_url: str, tmp_path: Path) -> None:
         [lines[0] | {"id": str(uuid4())}, {"type": "claim", "text": "no incident"}],
     )
     failed = await anyio.run_process(
-        [sys.executable, "-m", "api.cli", "import", str(broken)], env=env, check=False
+        [sys.executable, "-m", "claimledger.cli", "import", str(broken)], env=env, check=False
     )
     assert failed.returncode == 1
     assert b"line 2" in failed.stderr

@@ -8,8 +8,8 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from api.app import create_app
-from api.settings import Settings
+from claimledger.api.app import create_app
+from claimledger.runtime.settings import Settings
 from tests.conftest import Keys
 from tests.helpers import Client, claim, created, incident, iso, source
 

@@ -6,7 +6,7 @@ import asyncio
 
 import anyio
 
-from projections.db import FairPool, create_pool
+from claimledger.store.db import FairPool, create_pool
 
 
 async def test_a_released_connection_goes_to_the_first_waiter_not_to_a_newcomer(

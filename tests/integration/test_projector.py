@@ -8,12 +8,12 @@ from typing import Any
 import anyio
 import pytest
 
-from domain.application import Ledger
-from domain.incident import IncidentDraft
-from projections.db import Connection, close, connect
-from projections.projector import Projector, head_position, projected_position
-from projections.rebuild import rebuild
-from projections.schema import REBUILT_TABLES
+from claimledger.domain.incident import IncidentDraft
+from claimledger.domain.ledger import Ledger
+from claimledger.projections.projector import Projector, head_position, projected_position
+from claimledger.projections.rebuild import rebuild
+from claimledger.projections.schema import REBUILT_TABLES
+from claimledger.store.db import Connection, close, connect
 from tests.helpers import until
 from tests.ledger_data import WRITER, populate
 

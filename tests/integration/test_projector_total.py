@@ -17,13 +17,12 @@ from eventsourcing.domain import Aggregate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.settings import Settings
-from domain.application import Ledger
-from domain.claim import Claim, ClaimAdded, ClaimVerdictGiven
-from domain.incident import Incident, IncidentOpened, IncidentRevised
-from domain.source import Source, SourceRated, SourceRegistered
-from domain.statement import Statement, StatementRecorded, StatementWithdrawn
-from domain.values import (
+from claimledger.domain.claim import Claim, ClaimAdded, ClaimVerdictGiven
+from claimledger.domain.incident import Incident, IncidentOpened, IncidentRevised
+from claimledger.domain.ledger import Ledger
+from claimledger.domain.source import Source, SourceRated, SourceRegistered
+from claimledger.domain.statement import Statement, StatementRecorded, StatementWithdrawn
+from claimledger.domain.values import (
     Evidence,
     Place,
     PlacePrecision,
@@ -33,10 +32,11 @@ from domain.values import (
     TimePrecision,
     Verdict,
 )
-from projections.db import Connection, close, connect
-from projections.decoding import EARLIEST, LATEST, REPLACEMENT, mended
-from projections.projector import Projector, head_position, projected_position
-from projections.rebuild import rebuild
+from claimledger.projections.decoding import EARLIEST, LATEST, REPLACEMENT, mended
+from claimledger.projections.projector import Projector, head_position, projected_position
+from claimledger.projections.rebuild import rebuild
+from claimledger.runtime.settings import Settings
+from claimledger.store.db import Connection, close, connect
 from tests.conftest import Keys
 from tests.helpers import Client, eventually
 from tests.integration.test_projector import dump
@@ -302,7 +302,7 @@ async def test_a_projector_that_cannot_advance_shows_in_ready_and_resumes(
 ) -> None:
     from litestar.testing import AsyncTestClient
 
-    from api.app import create_app
+    from claimledger.api.app import create_app
 
     async with AsyncTestClient(app=create_app(quick_to_call_stuck)) as client:
         await db.execute("ALTER TABLE views.sources RENAME TO sources_away")

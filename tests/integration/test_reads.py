@@ -11,12 +11,12 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from api.app import create_app
-from api.demo import Scenario, load_scenario
-from api.settings import Settings
-from api.writer import open_ledger
-from projections.db import close, connect
-from projections.projector import head_position
+from claimledger.api.app import create_app
+from claimledger.projections.projector import head_position
+from claimledger.runtime.demo import Scenario, load_scenario
+from claimledger.runtime.settings import Settings
+from claimledger.runtime.writer import open_ledger
+from claimledger.store.db import close, connect
 from tests.ledger_data import populate
 
 

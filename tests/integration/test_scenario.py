@@ -7,7 +7,7 @@ from collections import defaultdict
 from itertools import pairwise
 from typing import Any
 
-from api.demo import Scenario, load_scenario
+from claimledger.runtime.demo import Scenario, load_scenario
 from tests.conftest import Keys
 from tests.helpers import Client, created
 

@@ -16,9 +16,9 @@ from dataclasses import replace
 import anyio
 from litestar.testing import AsyncTestClient
 
-from api.app import create_app
-from api.settings import Settings
-from api.workers import background_workers
+from claimledger.api.app import create_app
+from claimledger.runtime.settings import Settings
+from claimledger.runtime.workers import background_workers
 from tests.conftest import Keys
 from tests.helpers import incident, until
 from tests.integration.test_webhooks import deliveries, subscribe

@@ -12,10 +12,10 @@ import anyio
 import pytest
 from litestar.testing import AsyncTestClient
 
-from api.app import create_app
-from api.demo import load_scenario
-from api.settings import Settings
-from api.workers import background_workers
+from claimledger.api.app import create_app
+from claimledger.runtime.demo import load_scenario
+from claimledger.runtime.settings import Settings
+from claimledger.runtime.workers import background_workers
 from tests.conftest import Keys
 from tests.helpers import (
     Client,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from api.app import openapi_document
+from claimledger.api.app import openapi_document
 
 DOCUMENT = json.loads(openapi_document())
 SCHEMAS: dict[str, Any] = DOCUMENT["components"]["schemas"]

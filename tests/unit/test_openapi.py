@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from api.app import openapi_document
+from claimledger.api.app import openapi_document
 
 COMMITTED = Path(__file__).parents[2] / "openapi" / "openapi.json"
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import anyio
 
-from projections.watcher import PositionWatcher
+from claimledger.projections.watcher import PositionWatcher
 
 
 def watcher() -> PositionWatcher:

@@ -6,9 +6,9 @@ from collections import defaultdict
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from api.demo import Scenario, load_scenario
-from domain.status import StanceRecord, derive_status
-from domain.values import Stance
+from claimledger.domain.status import StanceRecord, derive_status
+from claimledger.domain.values import Stance
+from claimledger.runtime.demo import Scenario, load_scenario
 
 
 def test_every_step_of_the_scenario_gives_its_expected_status() -> None:

@@ -8,8 +8,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from domain.status import StanceRecord, derive_status
-from domain.values import Stance, Status
+from claimledger.domain.status import StanceRecord, derive_status
+from claimledger.domain.values import Stance, Status
 
 T0 = datetime(2024, 3, 12, tzinfo=UTC)
 _positions = count(1)

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from webhooks.delivery import _retry_after
-from webhooks.dispatcher import next_delay
-from webhooks.guard import check_url, why_not_public
-from webhooks.signing import new_secret
+from claimledger.webhooks.delivery import _retry_after
+from claimledger.webhooks.dispatcher import next_delay
+from claimledger.webhooks.guard import check_url, why_not_public
+from claimledger.webhooks.signing import new_secret
 
 
 @pytest.mark.parametrize(

@@ -22,17 +22,17 @@ from uuid import UUID
 
 import anyio
 
-from api.auth import KeyStore, NewKey, Role
-from api.database import create_pool
-from api.demo import LoadReport, load_demo
-from api.embedded import embedded_postgres
-from api.importer import Imported, ImportFailed, import_file
-from api.migrations import SYSTEM_KEY_ID, migrate
-from api.settings import Settings
-from api.workers import run_until_signalled
-from api.writer import Writer, open_ledger
-from projections.db import CONNECTION_ERRORS
-from projections.rebuild import rebuild
+from claimledger.api.auth import KeyStore, NewKey, Role
+from claimledger.cli.importer import Imported, ImportFailed, import_file
+from claimledger.projections.rebuild import rebuild
+from claimledger.runtime.demo import LoadReport, load_demo
+from claimledger.runtime.embedded import embedded_postgres
+from claimledger.runtime.migrations import SYSTEM_KEY_ID, migrate
+from claimledger.runtime.settings import Settings
+from claimledger.runtime.workers import run_until_signalled
+from claimledger.runtime.writer import Writer, open_ledger
+from claimledger.store.db import CONNECTION_ERRORS
+from claimledger.store.eventstore import create_pool
 
 DEMO_KEY_NAME = "demo editor (make run)"
 
@@ -159,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _print_openapi() -> int:
-    from api.app import openapi_document
+    from claimledger.api.app import openapi_document
 
     sys.stdout.write(openapi_document())
     return 0
@@ -321,8 +321,8 @@ def _exit_quietly(signum: int, frame: object) -> None:
 
 
 async def _ledger_is_empty(url: str) -> bool:
-    from api.database import connect
-    from domain.application import EVENT_SCHEMA, EVENT_TABLE
+    from claimledger.domain.ledger import EVENT_SCHEMA, EVENT_TABLE
+    from claimledger.store.eventstore import connect
 
     connection = await connect(url)
     try:
@@ -337,7 +337,7 @@ async def _ledger_is_empty(url: str) -> bool:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from api.app import create_app
+    from claimledger.api.app import create_app
 
     url = settings.require_database_url
     if args.role != "all":

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-from projections.db import Pool
-from projections.schema import LAST_SEQ
-from webhooks.signing import new_secret
+from claimledger.projections.schema import LAST_SEQ
+from claimledger.store.db import Pool
+from claimledger.webhooks.signing import new_secret
 
 # A change of cursor, target, filter or secret takes the endpoint back from the dispatcher
 # holding it: that dispatcher's next cursor move fails, so it stops after the message in flight

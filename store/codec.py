@@ -3,6 +3,11 @@
 The event table's ``state`` column holds UTF-8 JSON of the event's own fields (everything but the
 originator id and version, which have columns of their own), readable with
 ``convert_from(state, 'UTF8')::jsonb`` in psql.
+
+An event's ``topic`` is part of what is stored, so it does not follow where the code lives: it
+is the class's module path inside the ``claimledger`` package (``domain.statement:
+StatementRecorded``), as it was before the package had one name, and such topics resolve to the
+classes wherever they are now.
 """
 
 from __future__ import annotations
@@ -19,10 +24,22 @@ from eventsourcing.persistence import (
     StoredEvent,
     Transcoder,
 )
-from eventsourcing.utils import get_topic, resolve_topic
+from eventsourcing.utils import get_topic, register_topic, resolve_topic
+
+import claimledger.domain
+
+_PACKAGE = "claimledger."
+# "domain.statement:StatementRecorded" (and aggregates' "domain.statement:Statement") resolve to
+# the classes in claimledger.domain.
+register_topic("domain", claimledger.domain)
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(dict[str, Any])
+
+
+def stored_topic(cls: type) -> str:
+    """The topic an event of ``cls`` is stored under (see the module's docstring)."""
+    return get_topic(cls).removeprefix(_PACKAGE)
 
 
 class MsgspecMapper(Mapper[UUID]):
@@ -42,7 +59,7 @@ class MsgspecMapper(Mapper[UUID]):
         return StoredEvent(
             originator_id=originator_id,
             originator_version=originator_version,
-            topic=get_topic(type(domain_event)),
+            topic=stored_topic(type(domain_event)),
             state=_encoder.encode(state),
         )
 

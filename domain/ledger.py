@@ -17,18 +17,18 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.utils import Environment, EnvType
 
-from domain.claim import Claim
-from domain.errors import (
+from claimledger.domain.claim import Claim
+from claimledger.domain.errors import (
     Conflict,
     IdempotencyConflict,
     InvalidInput,
     NotFound,
     UnknownReference,
 )
-from domain.incident import Incident, IncidentDraft
-from domain.source import Source
-from domain.statement import Statement, StatementDraft, statement_id_for
-from domain.values import Reliability, SourceKind, Verdict
+from claimledger.domain.incident import Incident, IncidentDraft
+from claimledger.domain.source import Source
+from claimledger.domain.statement import Statement, StatementDraft, statement_id_for
+from claimledger.domain.values import Reliability, SourceKind, Verdict
 
 EVENT_SCHEMA = "es"
 EVENT_TABLE = "claimledger_events"
@@ -72,7 +72,7 @@ class Ledger(Application[UUID]):
         "POSTGRES_SCHEMA": EVENT_SCHEMA,
         # Tables are created by our own migration step, never implicitly.
         "CREATE_TABLE": "n",
-        "MAPPER_TOPIC": "domain.codec:MsgspecMapper",
+        "MAPPER_TOPIC": "claimledger.store.codec:MsgspecMapper",
     }
 
     def __init__(

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from api.database import connect
-from domain.application import EVENT_SCHEMA, EVENT_TABLE
-from projections.schema import MIGRATIONS as VIEW_MIGRATIONS
-from webhooks.schema import MIGRATIONS as WEBHOOK_MIGRATIONS
+from claimledger.domain.ledger import EVENT_SCHEMA, EVENT_TABLE
+from claimledger.projections.schema import MIGRATIONS as VIEW_MIGRATIONS
+from claimledger.store.eventstore import connect
+from claimledger.webhooks.schema import MIGRATIONS as WEBHOOK_MIGRATIONS
 
 SYSTEM_KEY_ID = "00000000-0000-0000-0000-000000000000"
 

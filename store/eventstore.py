@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from psycopg.conninfo import conninfo_to_dict
 
-from projections.db import Connection, Pool, connect, create_pool
+from claimledger.store.db import Connection, Pool, connect, create_pool
 
 __all__ = ["Connection", "Pool", "connect", "create_pool", "event_store_env"]
 
@@ -25,5 +25,5 @@ def event_store_env(url: str, *, pool_size: int) -> dict[str, str]:
         # for a server that answers, and a command against a lost one answers 503 that soon.
         "POSTGRES_CONNECT_TIMEOUT": "1",
         "POSTGRES_PRE_PING": "y",
-        "APPLICATION_RECORDER_TOPIC": "api.recorder:ChunkedApplicationRecorder",
+        "APPLICATION_RECORDER_TOPIC": "claimledger.store.recorder:ChunkedApplicationRecorder",
     }

@@ -17,9 +17,9 @@ from datetime import datetime
 import anyio
 from anyio.abc import TaskStatus
 
-from api.settings import Settings
-from projections.projector import RECONNECT_SECONDS, OnAdvance, Projector
-from webhooks.dispatcher import Dispatcher
+from claimledger.projections.projector import RECONNECT_SECONDS, OnAdvance, Projector
+from claimledger.runtime.settings import Settings
+from claimledger.webhooks.dispatcher import Dispatcher
 
 log = logging.getLogger("claimledger.workers")
 

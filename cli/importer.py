@@ -18,7 +18,7 @@ from uuid import UUID
 
 import msgspec
 
-from api.schemas import (
+from claimledger.api.schemas import (
     ClaimCreate,
     IdempotencyKeyText,
     IncidentCreate,
@@ -26,11 +26,11 @@ from api.schemas import (
     StatementBatchItem,
     WithdrawalCreate,
 )
-from api.writer import Writer
-from domain.claim import Claim
-from domain.incident import Incident
-from domain.source import Source
-from domain.statement import statement_id_for
+from claimledger.domain.claim import Claim
+from claimledger.domain.incident import Incident
+from claimledger.domain.source import Source
+from claimledger.domain.statement import statement_id_for
+from claimledger.runtime.writer import Writer
 
 BATCH = 1000
 

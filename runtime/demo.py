@@ -14,10 +14,17 @@ from uuid import UUID, uuid5
 
 import msgspec
 
-from domain.application import Ledger, StatementRequest
-from domain.incident import IncidentDraft
-from domain.statement import StatementDraft
-from domain.values import Evidence, Place, PlacePrecision, SourceKind, Stance, TimePrecision
+from claimledger.domain.incident import IncidentDraft
+from claimledger.domain.ledger import Ledger, StatementRequest
+from claimledger.domain.statement import StatementDraft
+from claimledger.domain.values import (
+    Evidence,
+    Place,
+    PlacePrecision,
+    SourceKind,
+    Stance,
+    TimePrecision,
+)
 
 DEMO_NAMESPACE = UUID("0f7d3a52-8c61-5b7e-b7c4-2f1e9d6a4c30")
 
@@ -112,7 +119,7 @@ class Scenario(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def load_scenario() -> Scenario:
-    data = resources.files("api").joinpath("scenarios/tiotkino.json").read_bytes()
+    data = resources.files("claimledger.runtime").joinpath("scenarios/tiotkino.json").read_bytes()
     return msgspec.json.decode(data, type=Scenario)
 
 

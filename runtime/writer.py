@@ -16,25 +16,25 @@ from uuid import UUID
 
 import anyio
 from anyio import CapacityLimiter
-from eventsourcing.utils import get_topic
 
-from api.database import Pool, event_store_env
-from api.schemas import Written
-from domain.application import EVENT_SCHEMA, EVENT_TABLE, Ledger, Receipt, StatementRequest
-from domain.claim import ClaimAdded
-from domain.errors import UnknownReference
-from domain.incident import IncidentOpened
-from domain.source import SourceRegistered
-from domain.statement import statement_id_for
-from projections.db import DatabaseUnavailable
+from claimledger.api.schemas import Written
+from claimledger.domain.claim import ClaimAdded
+from claimledger.domain.errors import UnknownReference
+from claimledger.domain.incident import IncidentOpened
+from claimledger.domain.ledger import EVENT_SCHEMA, EVENT_TABLE, Ledger, Receipt, StatementRequest
+from claimledger.domain.source import SourceRegistered
+from claimledger.domain.statement import statement_id_for
+from claimledger.store.codec import stored_topic
+from claimledger.store.db import DatabaseUnavailable
+from claimledger.store.eventstore import Pool, event_store_env
 
 T = TypeVar("T")
 log = logging.getLogger("claimledger.writer")
 # A replaced ledger is closed this much later, when the commands that were using it are done.
 _RETIRE_AFTER_SECONDS = 30.0
-CLAIM_ADDED = get_topic(ClaimAdded)
-INCIDENT_OPENED = get_topic(IncidentOpened)
-SOURCE_REGISTERED = get_topic(SourceRegistered)
+CLAIM_ADDED = stored_topic(ClaimAdded)
+INCIDENT_OPENED = stored_topic(IncidentOpened)
+SOURCE_REGISTERED = stored_topic(SourceRegistered)
 
 
 def open_ledger(url: str, *, pool_size: int, clock_skew_seconds: float) -> Ledger:

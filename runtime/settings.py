@@ -10,8 +10,8 @@ from pathlib import Path
 
 import platformdirs
 
-from webhooks.delivery import DeliveryOptions
-from webhooks.dispatcher import DispatchOptions
+from claimledger.webhooks.delivery import DeliveryOptions
+from claimledger.webhooks.dispatcher import DispatchOptions
 
 DEFAULT_RETRY_SCHEDULE = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 
