@@ -404,7 +404,7 @@ class Run:
         self.sql(
             "VACUUM (ANALYZE) es.claimledger_events, views.sources, views.source_ratings,"
             " views.incidents, views.incident_revisions, views.claims, views.claim_verdicts,"
-            " views.statements, views.claim_history, views.feed"
+            " views.statements, views.claim_history, views.outbox"
         )
         self.single(port)
         self.reads(port, stack)

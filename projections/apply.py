@@ -1,8 +1,8 @@
 """Applying one batch of events to the views, inside the projector's transaction.
 
 The batch is read in two passes: first the ids it touches, loaded from the views in a few queries;
-then every event in position order, collecting rows per table and the feed of what changed. The
-rows are written with COPY and a handful of set-based statements.
+then every event in position order, collecting rows per table and the outbox entries of what
+changed. The rows are written with COPY and a handful of set-based statements.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class _Rows:
     verdict_now: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)
     statements: list[tuple[Any, ...]] = field(default_factory=list)
     withdrawals: list[tuple[Any, ...]] = field(default_factory=list)
-    feed: list[tuple[Any, ...]] = field(default_factory=list)
+    outbox: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 def place_json(place: Place | None) -> dict[str, Any] | None:
@@ -113,16 +113,16 @@ class BatchApplier:
         # Claims whose statements changed in this batch (or that are new): their history is
         # derived again and rewritten.
         self._restatused: set[UUID] = set()
-        self._feed_position = 0
-        self._feed_seq = 0
+        self._outbox_position = 0
+        self._outbox_seq = 0
 
     async def apply(self) -> int:
-        """Write the batch; return how many feed entries it produced."""
+        """Write the batch; return how many outbox entries it produced."""
         await self._load()
         for item in self._events:
             self._apply(item.position, item.event)
         await self._write()
-        return len(self._rows.feed)
+        return len(self._rows.outbox)
 
     # -- first pass: load what the batch touches ----------------------------------------------
 
@@ -265,7 +265,7 @@ class BatchApplier:
             self._rows.incidents.append(
                 (event.originator_id, *description, event.timestamp, position)
             )
-            self._feed(
+            self._announce(
                 position,
                 "incident.opened",
                 event.originator_id,
@@ -320,7 +320,7 @@ class BatchApplier:
             )
         )
         self._rows.verdict_now[claim_id] = (event.verdict.value, event.rationale, event.timestamp)
-        self._feed(
+        self._announce(
             position,
             "claim.verdict_changed",
             incident_id,
@@ -358,7 +358,7 @@ class BatchApplier:
                 position,
             )
         )
-        self._feed(position, "statement.recorded", event.incident_id, event.timestamp, payload)
+        self._announce(position, "statement.recorded", event.incident_id, event.timestamp, payload)
         state = self._claims[event.claim_id]
         self._restatused.add(state.claim_id)
         before = state.status
@@ -385,7 +385,7 @@ class BatchApplier:
         state = self._claims[claim_id]
         self._restatused.add(claim_id)
         self._rows.withdrawals.append((statement_id, event.timestamp, event.reason, position))
-        self._feed(
+        self._announce(
             position,
             "statement.withdrawn",
             state.incident_id,
@@ -412,7 +412,7 @@ class BatchApplier:
         statement_id: UUID,
         at: datetime,
     ) -> None:
-        self._feed(
+        self._announce(
             position,
             "claim.status_changed",
             state.incident_id,
@@ -428,7 +428,7 @@ class BatchApplier:
             },
         )
 
-    def _feed(
+    def _announce(
         self,
         position: int,
         kind: str,
@@ -436,12 +436,12 @@ class BatchApplier:
         at: datetime,
         payload: dict[str, Any],
     ) -> None:
-        if position == self._feed_position:
-            self._feed_seq += 1
+        if position == self._outbox_position:
+            self._outbox_seq += 1
         else:
-            self._feed_position, self._feed_seq = position, 0
+            self._outbox_position, self._outbox_seq = position, 0
         payload["position"] = position
-        self._rows.feed.append((position, self._feed_seq, kind, incident_id, at, payload))
+        self._rows.outbox.append((position, self._outbox_seq, kind, incident_id, at, payload))
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -484,11 +484,11 @@ class BatchApplier:
             )
         await self._write_incidents()
         await self._write_claims()
-        if rows.feed:
+        if rows.outbox:
             await db.copy_records_to_table(
-                "feed",
+                "outbox",
                 schema_name="views",
-                records=rows.feed,
+                records=rows.outbox,
                 columns=["position", "seq", "type", "incident_id", "recorded_at", "payload"],
             )
 

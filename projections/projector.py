@@ -1,7 +1,7 @@
 """The projector: tails the event store by position and keeps the views, exactly once.
 
 Each batch is one transaction that locks the tracking row, reads the events after its position,
-writes the views and the feed, and moves the position: a batch commits whole or not at all, and
+writes the views and the outbox, and moves the position: a batch commits whole or not at all, and
 two projectors can never apply the same events (the second waits on the row and then starts from
 where the first left off). An advisory lock keeps one projector active per database; others wait
 as standbys. The projector wakes on the store's NOTIFY and polls as well, since a LISTEN connection

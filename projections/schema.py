@@ -194,13 +194,21 @@ CREATE TABLE IF NOT EXISTS views.skipped_events (
 );
 """
 
+# The table of what changed, event by event, is the outbox of webhooks and the stream: named so.
+OUTBOX = """
+ALTER TABLE IF EXISTS views.feed RENAME TO outbox;
+ALTER INDEX IF EXISTS views.feed_pkey RENAME TO outbox_pkey;
+ALTER INDEX IF EXISTS views.feed_type RENAME TO outbox_type;
+"""
+
 MIGRATIONS: Sequence[tuple[str, str]] = (
     ("0101_views", VIEW_TABLES),
     ("0102_history_by_incident", HISTORY_BY_INCIDENT),
     ("0103_projector_errors", PROJECTOR_ERRORS),
+    ("0104_outbox", OUTBOX),
 )
 
-# A feed cursor at (position, LAST_SEQ) is past every entry of that position.
+# An outbox cursor at (position, LAST_SEQ) is past every entry of that position.
 LAST_SEQ = 32767
 
 # Tables emptied by a rebuild, in an order that respects nothing but readability (no foreign
@@ -214,6 +222,6 @@ REBUILT_TABLES = (
     "views.claim_verdicts",
     "views.statements",
     "views.claim_history",
-    "views.feed",
+    "views.outbox",
     "views.skipped_events",
 )

@@ -78,7 +78,7 @@ async def background_workers(
         workers.dispatcher = Dispatcher(url, settings.dispatch_options())
 
     def advanced(position: int, caught_up_at: datetime | None) -> None:
-        # In one process the dispatcher hears of new feed entries without waiting for NOTIFY.
+        # In one process the dispatcher hears of new outbox entries without waiting for NOTIFY.
         if on_advance is not None:
             on_advance(position, caught_up_at)
         if workers.dispatcher is not None:

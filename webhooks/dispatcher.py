@@ -1,4 +1,4 @@
-"""The dispatcher: delivers the feed to each endpoint, in order, with retries.
+"""The dispatcher: delivers the outbox to each endpoint, in order, with retries.
 
 A worker leases one due endpoint at a time (``FOR UPDATE SKIP LOCKED``, so several dispatchers
 share the work) and sends it the entries after its cursor, oldest first. A lease is short and
@@ -82,7 +82,7 @@ WHERE e.id = (
     WHERE c.enabled AND c.next_attempt_at <= now()
       AND (c.lease_until IS NULL OR c.lease_until < now())
       AND EXISTS (
-          SELECT 1 FROM views.feed f
+          SELECT 1 FROM views.outbox f
           WHERE (f.position, f.seq) > (c.cursor_position, c.cursor_seq)
             AND f.type = ANY(c.event_types)
             AND (c.incident_ids IS NULL OR f.incident_id = ANY(c.incident_ids)))
@@ -95,7 +95,7 @@ RETURNING e.id, e.url, e.event_types, e.incident_ids, e.cursor_position, e.curso
 """
 
 _PENDING = """
-SELECT position, seq, type, recorded_at, payload FROM views.feed
+SELECT position, seq, type, recorded_at, payload FROM views.outbox
 WHERE (position, seq) > ($1, $2::int) AND type = ANY($3::text[])
   AND ($4::uuid[] IS NULL OR incident_id = ANY($4::uuid[]))
 ORDER BY position, seq LIMIT $5
@@ -174,7 +174,7 @@ class Dispatcher:
                     await client.aclose()
 
     def wake(self) -> None:
-        """New entries in the feed: look for due endpoints now, if there are any endpoints."""
+        """New entries in the outbox: look for due endpoints now, if there are any endpoints."""
         if not self._endpoints_seen:
             return
         self._wake.set()

@@ -1,8 +1,8 @@
 """Subscriptions and the delivery log, in schema ``webhooks``.
 
-There is no per-subscription outbox table: the projector's feed (``views.feed``), written in the
+There is no per-subscription outbox table: the projector's outbox (``views.outbox``), written in the
 same transaction as the view change that caused each entry, is the outbox. Each endpoint keeps
-a cursor into it; a message is the feed entry after the cursor that the endpoint subscribes to.
+a cursor into it; a message is the outbox entry after the cursor that the endpoint subscribes to.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS webhooks.endpoints (
     previous_secret_until timestamptz,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
-    -- The last feed entry this endpoint is done with (delivered, or given up on).
+    -- The last outbox entry this endpoint is done with (delivered, or given up on).
     cursor_position bigint NOT NULL,
     cursor_seq integer NOT NULL,
     -- Attempts made at the entry after the cursor, and when the next one is due.

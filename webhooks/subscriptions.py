@@ -34,9 +34,9 @@ class Subscription:
     incident_ids: list[UUID] | None = None
 
 
-async def feed_head(db: Pool) -> tuple[int, int]:
+async def outbox_head(db: Pool) -> tuple[int, int]:
     row = await db.fetchrow(
-        "SELECT position, seq FROM views.feed ORDER BY position DESC, seq DESC LIMIT 1"
+        "SELECT position, seq FROM views.outbox ORDER BY position DESC, seq DESC LIMIT 1"
     )
     if row is None:
         position = await db.fetchval("SELECT position FROM views.tracking LIMIT 1")
@@ -47,7 +47,7 @@ async def feed_head(db: Pool) -> tuple[int, int]:
 async def create(db: Pool, subscription: Subscription) -> tuple[dict[str, Any], str]:
     """A new endpoint that receives what happens from now on; its row and its secret."""
     secret = new_secret()
-    position, seq = await feed_head(db)
+    position, seq = await outbox_head(db)
     row = await db.fetchrow(
         "INSERT INTO webhooks.endpoints (id, url, description, event_types, incident_ids,"  # noqa: S608
         " secret, cursor_position, cursor_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
@@ -142,7 +142,7 @@ async def replay(db: Pool, endpoint_id: UUID, from_position: int) -> int | None:
         if endpoint is None:
             return None
         count = await connection.fetchval(
-            "SELECT count(*) FROM views.feed WHERE position >= $1 AND type = ANY($2::text[])"
+            "SELECT count(*) FROM views.outbox WHERE position >= $1 AND type = ANY($2::text[])"
             " AND ($3::uuid[] IS NULL OR incident_id = ANY($3::uuid[]))",
             from_position,
             endpoint["event_types"],

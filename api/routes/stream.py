@@ -1,6 +1,6 @@
-"""The live stream: the feed as Server-Sent Events, resumable from ``Last-Event-ID``.
+"""The live stream: the outbox as Server-Sent Events, resumable from ``Last-Event-ID``.
 
-A replay from an old ``Last-Event-ID`` reads the feed a page at a time, each entry's JSON as
+A replay from an old ``Last-Event-ID`` reads the outbox a page at a time, each entry's JSON as
 the database's text (never decoded), and sends each page framed as one chunk: an open stream
 holds one small page, and a replay costs one write per page rather than one per event. A comment
 line alone (no blank line after it, which some clients would take for an empty event) keeps idle
@@ -39,7 +39,7 @@ log = logging.getLogger("claimledger.stream")
 PAGE = 100
 
 _FEED = """
-SELECT position, seq, type, payload::text AS data FROM views.feed
+SELECT position, seq, type, payload::text AS data FROM views.outbox
 WHERE (position, seq) > ($1, $2::int) AND ($3::text[] IS NULL OR type = ANY($3::text[]))
 ORDER BY position, seq LIMIT $4
 """

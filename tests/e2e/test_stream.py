@@ -63,7 +63,7 @@ class Ledger:
 async def feed_ids(url: str) -> list[str]:
     connection = await asyncpg.connect(url)
     try:
-        rows = await connection.fetch("SELECT position, seq FROM views.feed ORDER BY 1, 2")
+        rows = await connection.fetch("SELECT position, seq FROM views.outbox ORDER BY 1, 2")
     finally:
         await connection.close()
     return [event_id(r["position"], r["seq"]) for r in rows]
@@ -373,7 +373,7 @@ def serve_process(port: int) -> psutil.Process:
     raise AssertionError(f"no serve process for port {port}")
 
 
-COUNT_FEED = "SELECT count(*) FROM views.feed"
+COUNT_FEED = "SELECT count(*) FROM views.outbox"
 
 
 async def projected_feed(url: str, entries: int) -> str:
@@ -385,7 +385,7 @@ async def projected_feed(url: str, entries: int) -> str:
                 await anyio.sleep(0.2)
         assert await connection.fetchval(COUNT_FEED) == entries
         last = await connection.fetchrow(
-            "SELECT position, seq FROM views.feed ORDER BY position DESC, seq DESC LIMIT 1"
+            "SELECT position, seq FROM views.outbox ORDER BY position DESC, seq DESC LIMIT 1"
         )
     finally:
         await connection.close()

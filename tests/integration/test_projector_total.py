@@ -251,7 +251,7 @@ async def test_nul_and_instants_outside_the_calendar_are_mended_not_refused(
     assert row["quote"] == f"{REPLACEMENT}quote"
     assert row["published_at"] == EARLIEST
     assert row["evidence"][0]["description"] == REPLACEMENT
-    feed = await db.fetchval("SELECT payload FROM views.feed WHERE type = 'statement.recorded'")
+    feed = await db.fetchval("SELECT payload FROM views.outbox WHERE type = 'statement.recorded'")
     assert feed["quote"] == f"{REPLACEMENT}quote"
     assert await db.fetchval("SELECT status FROM views.claims") == "claimed"
 
