@@ -26,8 +26,9 @@ from claimledger.projections.watcher import PositionWatcher
 from claimledger.runtime.migrations import migrate
 from claimledger.runtime.settings import Settings
 from claimledger.runtime.workers import background_workers, supervised
-from claimledger.runtime.writer import Writer, open_ledger
-from claimledger.store.eventstore import create_pool
+from claimledger.runtime.writer import Writer
+from claimledger.store.db import create_pool
+from claimledger.store.eventstore import open_ledger
 from claimledger.webhooks.delivery import new_client
 
 VERSION = "0.1.0"

@@ -14,7 +14,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from claimledger.store.eventstore import Pool
+from claimledger.store.db import Pool
 
 KEY_PREFIX = "clk_"
 # The OpenAPI security of reads: a key, or none (reads are public unless configured otherwise).

@@ -26,11 +26,11 @@ from litestar.params import QueryParameter
 
 from claimledger.domain.errors import InvalidInput
 from claimledger.domain.values import check_instant
-from claimledger.projections.projector import head_position
 from claimledger.projections.queries import Moment
 from claimledger.projections.watcher import PositionWatcher
 from claimledger.runtime.settings import Settings
 from claimledger.store.db import DatabaseUnavailable, Db, Pool
+from claimledger.store.events import head_position
 
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from claimledger.domain.incident import IncidentDraft
-from claimledger.domain.ledger import StatementRequest
+from claimledger.domain.receipts import Receipt, StatementRequest
 from claimledger.domain.statement import StatementDraft
 from claimledger.domain.values import (
     Evidence,
@@ -205,6 +205,11 @@ class Written(Struct, kw_only=True):
     id: UUID
     position: Position
     recorded_at: datetime
+
+    @classmethod
+    def of(cls, receipt: Receipt) -> Written:
+        """A receipt with its position (``Writer.positioned``), as the API answers it."""
+        return msgspec.convert(receipt, cls, from_attributes=True)
 
 
 class StatementBatchItem(StatementCreate, kw_only=True):

@@ -1,7 +1,7 @@
 """The write baselines: the eventsourcing application's own save rates, in-process, no HTTP.
 
 ``python -m bench.baseline`` with a job (JSON) on standard input: it opens the ledger with
-``api.writer.open_ledger`` against the run's database, builds ``Statement.record(...)``
+``store.eventstore.open_ledger`` against the run's database, builds ``Statement.record(...)``
 aggregates like the corpus's statements (on its claims, by its sources) *before* timing, and then
 times ``ledger.save(aggregate)`` one at a time (``kind: single``) or ``ledger.save(*aggregates)``
 with 1,000 per call (``kind: batch``), bounded in count and time. It prints one JSON result.
@@ -63,7 +63,7 @@ def aggregates(meta: Meta, count: int, seed: int) -> list[Any]:
 
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
-    from claimledger.runtime.writer import open_ledger
+    from claimledger.store.eventstore import open_ledger
 
     meta = msgspec.json.decode(Path(job["meta"]).read_bytes(), type=Meta)
     batch = int(job.get("batch", 1000))

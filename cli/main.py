@@ -30,9 +30,10 @@ from claimledger.runtime.embedded import embedded_postgres
 from claimledger.runtime.migrations import SYSTEM_KEY_ID, migrate
 from claimledger.runtime.settings import Settings
 from claimledger.runtime.workers import run_until_signalled
-from claimledger.runtime.writer import Writer, open_ledger
-from claimledger.store.db import CONNECTION_ERRORS
-from claimledger.store.eventstore import create_pool
+from claimledger.runtime.writer import Writer
+from claimledger.store.db import CONNECTION_ERRORS, connect, create_pool
+from claimledger.store.events import is_empty
+from claimledger.store.eventstore import open_ledger
 
 DEMO_KEY_NAME = "demo editor (make run)"
 
@@ -321,17 +322,11 @@ def _exit_quietly(signum: int, frame: object) -> None:
 
 
 async def _ledger_is_empty(url: str) -> bool:
-    from claimledger.domain.ledger import EVENT_SCHEMA, EVENT_TABLE
-    from claimledger.store.eventstore import connect
-
     connection = await connect(url)
     try:
-        first = await connection.fetchval(
-            f"SELECT notification_id FROM {EVENT_SCHEMA}.{EVENT_TABLE} LIMIT 1"  # noqa: S608
-        )
+        return await is_empty(connection)
     finally:
         await connection.close()
-    return first is None
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,20 +1,21 @@
-"""The ledger application: every command that appends events, on the eventsourcing library.
+"""The ledger: every command that appends events, on the eventsourcing library's application.
 
-It is synchronous (the library is); the HTTP adapter calls it from worker threads.
+It is synchronous (the library is); the HTTP adapter calls it from worker threads. It says
+nothing of where events are kept: the store configures it for PostgreSQL, and the unit tests run
+it on the library's in-memory store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import Environment, EnvType
 
 from claimledger.domain.claim import Claim
@@ -26,12 +27,10 @@ from claimledger.domain.errors import (
     UnknownReference,
 )
 from claimledger.domain.incident import Incident, IncidentDraft
+from claimledger.domain.receipts import Receipt, StatementRequest, receipts_of, replayed
 from claimledger.domain.source import Source
-from claimledger.domain.statement import Statement, StatementDraft, statement_id_for
+from claimledger.domain.statement import Statement, statement_id_for
 from claimledger.domain.values import Reliability, SourceKind, Verdict
-
-EVENT_SCHEMA = "es"
-EVENT_TABLE = "claimledger_events"
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -40,40 +39,10 @@ _UPDATE_ATTEMPTS = 5
 _KNOWN_IDS_MAX = 200_000
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """What a write answers: the id written, its position in the ledger and when it was recorded.
-
-    ``position`` is None for a replayed idempotent request: the adapter looks the original up.
-    """
-
-    id: UUID
-    recorded_at: datetime
-    position: int | None
-    replayed: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class StatementRequest:
-    """One statement to record, with what makes its recording idempotent."""
-
-    claim_id: UUID
-    draft: StatementDraft
-    idempotency_key: str | None = None
-    fingerprint: str | None = None
-
-
 class Ledger(Application[UUID]):
     """The write side of claimledger."""
 
     name = "ClaimLedger"
-    env: ClassVar[dict[str, str]] = {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_SCHEMA": EVENT_SCHEMA,
-        # Tables are created by our own migration step, never implicitly.
-        "CREATE_TABLE": "n",
-        "MAPPER_TOPIC": "claimledger.store.codec:MsgspecMapper",
-    }
 
     def __init__(
         self, env: EnvType | None = None, *, clock_skew: timedelta = timedelta(minutes=5)
@@ -110,7 +79,7 @@ class Ledger(Application[UUID]):
                     )
                 incidents.add(aggregate.incident_id)
         try:
-            receipts = _receipts(self.save(*aggregates))
+            receipts = receipts_of(self.save(*aggregates))
         except IntegrityError as error:
             raise Conflict("an id in this batch exists already") from error
         for aggregate in aggregates:
@@ -203,7 +172,7 @@ class Ledger(Application[UUID]):
             statement_id = statement_id_for(request.idempotency_key)
             existing = self._find(Statement, statement_id)
             if existing is not None:
-                return _replay(existing, request)
+                return replayed(existing, request)
         statement = self._new_statement(request, recorded_by=recorded_by)
         try:
             return self._save_new(statement)
@@ -211,7 +180,7 @@ class Ledger(Application[UUID]):
             # Two requests with one Idempotency-Key raced; the other one won.
             if request.idempotency_key is None:
                 raise
-            return _replay(self._get(Statement, statement.id), request)
+            return replayed(self._get(Statement, statement.id), request)
 
     def record_statements(
         self,
@@ -238,7 +207,7 @@ class Ledger(Application[UUID]):
                         None if statement_id in unrecorded else self._find(Statement, statement_id)
                     )
                     if existing is not None:
-                        receipts.append(_replay(existing, request))
+                        receipts.append(replayed(existing, request))
                         continue
                 new.append(self._new_statement(request, recorded_by=recorded_by))
             except UnknownReference as error:
@@ -253,7 +222,7 @@ class Ledger(Application[UUID]):
                 raise
             receipts.append(None)
         try:
-            recorded = iter(_receipts(self.save(*new)) if new else [])
+            recorded = iter(receipts_of(self.save(*new)) if new else [])
         except IntegrityError as error:
             raise Conflict(
                 "a statement of this batch was recorded concurrently; retry the batch"
@@ -270,7 +239,7 @@ class Ledger(Application[UUID]):
             statement.withdraw(reason=reason, recorded_by=recorded_by)
             statements.append(statement)
         try:
-            return _receipts(self.save(*statements))
+            return receipts_of(self.save(*statements))
         except IntegrityError as error:
             raise Conflict("a statement of this batch changed concurrently") from error
 
@@ -336,7 +305,7 @@ class Ledger(Application[UUID]):
         return aggregate
 
     def _save_new(self, aggregate: Aggregate) -> Receipt:
-        (receipt,) = _receipts(self.save(aggregate))
+        (receipt,) = receipts_of(self.save(aggregate))
         return receipt
 
     def _update(self, cls: type[A], aggregate_id: UUID, change: Callable[[A], None]) -> Receipt:
@@ -347,7 +316,7 @@ class Ledger(Application[UUID]):
                 recordings = self.save(aggregate)
             except IntegrityError:
                 continue
-            return _receipts(recordings)[-1]
+            return receipts_of(recordings)[-1]
         raise Conflict(f"{cls.__name__.lower()} {aggregate_id} is changing too fast; try again")
 
 
@@ -365,28 +334,3 @@ def _refuse_repeated_keys(requests: list[StatementRequest]) -> None:
                 field=f"statements[{index}].idempotency_key",
             )
         first[key] = index
-
-
-def _receipts(recordings: list[Recording[UUID]]) -> list[Receipt]:
-    return [
-        Receipt(
-            id=r.domain_event.originator_id,
-            recorded_at=_timestamp(r.domain_event),
-            position=r.notification.id,
-        )
-        for r in recordings
-    ]
-
-
-def _timestamp(event: Any) -> datetime:
-    timestamp: datetime = event.timestamp
-    return timestamp
-
-
-def _replay(existing: Statement, request: StatementRequest) -> Receipt:
-    if existing.fingerprint != request.fingerprint or existing.claim_id != request.claim_id:
-        raise IdempotencyConflict(
-            "this Idempotency-Key was used before for a different request",
-            field="Idempotency-Key",
-        )
-    return Receipt(id=existing.id, recorded_at=existing.created_on, position=None, replayed=True)

@@ -17,12 +17,13 @@ from uuid import UUID
 import msgspec
 
 from claimledger.domain.claim import ClaimAdded, ClaimVerdictGiven
+from claimledger.domain.headline import headline
 from claimledger.domain.incident import IncidentOpened, IncidentRevised
 from claimledger.domain.source import SourceRated, SourceRegistered
 from claimledger.domain.statement import StatementRecorded, StatementWithdrawn
 from claimledger.domain.status import UNVERIFIED, DerivedStatus
 from claimledger.domain.values import Evidence, Place, Status
-from claimledger.projections.history import HEADLINE_ORDER, ClaimState, Interval, StatementFact
+from claimledger.projections.history import ClaimState, Interval, StatementFact
 from claimledger.projections.queries import load_facts
 from claimledger.store.db import Connection
 
@@ -694,7 +695,7 @@ class BatchApplier:
             ids.append(row["id"])
             counts.append(_json(kept))
             totals.append(sum(kept.values()))
-            headlines.append(next((s for s in HEADLINE_ORDER if s in kept), "unverified"))
+            headlines.append(headline(kept).value)
         await self._db.execute(
             "UPDATE views.incidents i SET status_counts = u.counts::jsonb, claim_count = u.total,"
             " headline_status = u.headline"

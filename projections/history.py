@@ -22,19 +22,6 @@ from claimledger.domain.status import (
 )
 from claimledger.domain.values import Stance, Status
 
-# An incident's headline is the first of these that any of its claims holds: contention and
-# verification first, then one-sided claims.
-HEADLINE_ORDER = (
-    "contested",
-    "disputed",
-    "refuted",
-    "confirmed",
-    "denied",
-    "claimed",
-    "retracted",
-    "unverified",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class StatementFact:

@@ -19,28 +19,21 @@ import anyio
 from anyio.abc import TaskStatus
 from eventsourcing.persistence import StoredEvent
 
-from claimledger.domain.ledger import EVENT_SCHEMA, EVENT_TABLE
 from claimledger.projections.apply import BatchApplier, Positioned
 from claimledger.projections.decoding import EventDecoder
 from claimledger.projections.schema import REBUILT_TABLES
-from claimledger.store.db import CONNECTION_ERRORS, Connection, Db, close, connect, is_deterministic
+from claimledger.store.db import CONNECTION_ERRORS, Connection, close, connect, is_deterministic
+from claimledger.store.events import EVENTS_AFTER, EVENTS_CHANNEL
 
 log = logging.getLogger("claimledger.projector")
 
 PROJECTION = "views"
 PROJECTED_CHANNEL = "claimledger_projected"
-# The eventsourcing library NOTIFYs on a channel named after the event table.
-EVENTS_CHANNEL = EVENT_TABLE
 _LOCK_KEY = 0x636C_7072  # "clpr": one active projector per database
 _LOCK_CHECK_SECONDS = 10.0
 # The ranges of the latest batches are kept for inspection; older ones are forgotten.
 _BATCHES_KEPT = 10_000
 
-_READ_EVENTS = (
-    "SELECT notification_id, originator_id, originator_version, topic, state"  # noqa: S608
-    f" FROM {EVENT_SCHEMA}.{EVENT_TABLE} WHERE notification_id > $1"
-    " ORDER BY notification_id LIMIT $2"
-)
 _MAX_BACKOFF = 30.0
 # How soon a worker tries its database again after losing it.
 RECONNECT_SECONDS = 0.5
@@ -203,7 +196,7 @@ class Projector:
                 raise
             except Exception as error:
                 row = await connection.fetchrow(
-                    _READ_EVENTS, await projected_position(connection), 1
+                    EVENTS_AFTER, await projected_position(connection), 1
                 )
                 if row is None:
                     raise
@@ -257,7 +250,7 @@ class Projector:
             start = await connection.fetchval(
                 "SELECT position FROM views.tracking WHERE projection = $1 FOR UPDATE", PROJECTION
             )
-            rows = await connection.fetch(_READ_EVENTS, start, limit)
+            rows = await connection.fetch(EVENTS_AFTER, start, limit)
             caught_up_at: datetime | None = None
             if len(rows) < limit:
                 # Nothing committed before this read is left behind: the horizon moves.
@@ -318,15 +311,6 @@ async def reset_views(connection: Connection) -> None:
         )
         # Position 0 tells the API's watchers that the views went back: see PositionWatcher.
         await connection.execute("SELECT pg_notify($1, '0')", PROJECTED_CHANNEL)
-
-
-async def head_position(connection: Db) -> int:
-    """The position of the newest event in the store (0 when it is empty)."""
-    head = await connection.fetchval(
-        f"SELECT coalesce(max(notification_id), 0) FROM {EVENT_SCHEMA}.{EVENT_TABLE}"  # noqa: S608
-    )
-    assert isinstance(head, int)
-    return head
 
 
 async def projected_position(connection: Connection) -> int:

@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from claimledger.domain.headline import headline
 from claimledger.domain.status import DerivedStatus
 from claimledger.domain.values import Stance, Status
-from claimledger.projections.history import HEADLINE_ORDER, StatementFact, status_seen
+from claimledger.projections.history import StatementFact, status_seen
 from claimledger.store.db import Db, session
 
 Row = Any  # an asyncpg Record: read by column name
@@ -226,9 +227,7 @@ async def _statuses_at(db: Db, rows: list[dict[str, Any]], known_at: datetime) -
         per_status = counts.get(row["id"], {})
         row["status_counts"] = per_status
         row["claim_count"] = sum(per_status.values())
-        row["headline_status"] = next(
-            (status for status in HEADLINE_ORDER if status in per_status), "unverified"
-        )
+        row["headline_status"] = headline(per_status).value
 
 
 async def incident(

@@ -10,12 +10,12 @@ import anyio
 
 from claimledger.projections.projector import (
     Projector,
-    head_position,
     projected_position,
     reset_views,
     try_lock,
 )
 from claimledger.store.db import close, connect
+from claimledger.store.events import head_position
 
 Progress = Callable[[int, int], None]
 

@@ -15,7 +15,8 @@ from uuid import UUID, uuid5
 import msgspec
 
 from claimledger.domain.incident import IncidentDraft
-from claimledger.domain.ledger import Ledger, StatementRequest
+from claimledger.domain.ledger import Ledger
+from claimledger.domain.receipts import StatementRequest
 from claimledger.domain.statement import StatementDraft
 from claimledger.domain.values import (
     Evidence,

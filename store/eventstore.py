@@ -1,18 +1,30 @@
-"""Connections: the asyncpg pools and the connection settings of the event store."""
+"""The event store: the ledger application configured for PostgreSQL.
+
+The domain's ``Ledger`` says nothing of where its events go; this is where it is told: the
+library's PostgreSQL module on the event table of ``store.events``, our msgspec mapper and our
+recorder, a connection pool, and tables made by our migrations, never by the library.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from psycopg.conninfo import conninfo_to_dict
 
-from claimledger.store.db import Connection, Pool, connect, create_pool
-
-__all__ = ["Connection", "Pool", "connect", "create_pool", "event_store_env"]
+from claimledger.domain.ledger import Ledger
+from claimledger.store.events import EVENT_SCHEMA
 
 
 def event_store_env(url: str, *, pool_size: int) -> dict[str, str]:
-    """The eventsourcing library's PostgreSQL settings for the database at ``url``."""
+    """The eventsourcing library's settings for the PostgreSQL database at ``url``."""
     info = conninfo_to_dict(url)
     return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_SCHEMA": EVENT_SCHEMA,
+        # Tables are created by our own migrations, never implicitly.
+        "CREATE_TABLE": "n",
+        "MAPPER_TOPIC": "claimledger.store.codec:MsgspecMapper",
+        "APPLICATION_RECORDER_TOPIC": "claimledger.store.recorder:ChunkedApplicationRecorder",
         "POSTGRES_DBNAME": str(info.get("dbname") or "postgres"),
         "POSTGRES_HOST": str(info.get("host") or "localhost"),
         "POSTGRES_PORT": str(info.get("port") or "5432"),
@@ -25,5 +37,12 @@ def event_store_env(url: str, *, pool_size: int) -> dict[str, str]:
         # for a server that answers, and a command against a lost one answers 503 that soon.
         "POSTGRES_CONNECT_TIMEOUT": "1",
         "POSTGRES_PRE_PING": "y",
-        "APPLICATION_RECORDER_TOPIC": "claimledger.store.recorder:ChunkedApplicationRecorder",
     }
+
+
+def open_ledger(url: str, *, pool_size: int, clock_skew_seconds: float) -> Ledger:
+    """A ledger whose events are kept in the PostgreSQL database at ``url``."""
+    return Ledger(
+        event_store_env(url, pool_size=pool_size),
+        clock_skew=timedelta(seconds=clock_skew_seconds),
+    )

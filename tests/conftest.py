@@ -29,9 +29,8 @@ from claimledger.domain.ledger import Ledger
 from claimledger.runtime.embedded import embedded_postgres
 from claimledger.runtime.migrations import migrate
 from claimledger.runtime.settings import Settings
-from claimledger.runtime.writer import open_ledger
-from claimledger.store.db import Connection, close, connect
-from claimledger.store.eventstore import create_pool
+from claimledger.store.db import Connection, close, connect, create_pool
+from claimledger.store.eventstore import open_ledger
 
 
 @pytest.fixture

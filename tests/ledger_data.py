@@ -6,7 +6,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from claimledger.domain.ledger import Ledger, StatementRequest
+from claimledger.domain.ledger import Ledger
+from claimledger.domain.receipts import StatementRequest
 from claimledger.domain.statement import StatementDraft
 from claimledger.domain.values import Reliability, Stance, Verdict
 from claimledger.runtime.demo import load_demo, load_scenario

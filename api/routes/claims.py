@@ -23,7 +23,7 @@ from claimledger.api.schemas import (
     WrittenBatch,
 )
 from claimledger.domain.errors import NotFound
-from claimledger.domain.ledger import StatementRequest
+from claimledger.domain.receipts import StatementRequest
 from claimledger.projections import queries
 from claimledger.store.db import session
 
@@ -67,7 +67,7 @@ async def record_statement(
         writer.ledger.record_statement, request, recorded_by=principal.key_id
     )
     headers = {"Idempotent-Replayed": "true"} if receipt.replayed else {}
-    return Response(await writer.written(receipt), status_code=201, headers=headers)
+    return Response(Written.of(await writer.positioned(receipt)), status_code=201, headers=headers)
 
 
 @post(
@@ -90,7 +90,7 @@ async def record_statement_batch(
     receipts = await writer.record_statements(
         [item.request() for item in data.statements], recorded_by=principal.key_id
     )
-    return WrittenBatch(items=await writer.written_all(receipts))
+    return WrittenBatch(items=[Written.of(receipt) for receipt in receipts])
 
 
 @post(
@@ -114,7 +114,7 @@ async def withdraw_statement(
         reason=data.reason,
         recorded_by=principal.key_id,
     )
-    return await writer.written(receipt)
+    return Written.of(await writer.positioned(receipt))
 
 
 @post(
@@ -139,7 +139,7 @@ async def give_verdict(
         rationale=data.rationale,
         recorded_by=principal.key_id,
     )
-    return await writer.written(receipt)
+    return Written.of(await writer.positioned(receipt))
 
 
 @get(

@@ -38,7 +38,7 @@ async def open_incident(
     receipt = await writer.run(
         writer.ledger.open_incident, data.draft(), recorded_by=principal.key_id
     )
-    return await writer.written(receipt)
+    return Written.of(await writer.positioned(receipt))
 
 
 @patch(
@@ -60,7 +60,7 @@ async def revise_incident(
     receipt = await writer.run(
         writer.ledger.revise_incident, incident_id, data.apply, recorded_by=principal.key_id
     )
-    return await writer.written(receipt)
+    return Written.of(await writer.positioned(receipt))
 
 
 @post(
@@ -81,7 +81,7 @@ async def add_claim(
     receipt = await writer.run(
         writer.ledger.add_claim, incident_id, text=data.text, recorded_by=principal.key_id
     )
-    return await writer.written(receipt)
+    return Written.of(await writer.positioned(receipt))
 
 
 StatusFilter = Annotated[

@@ -41,7 +41,7 @@ async def register_source(
         url=data.url,
         recorded_by=principal.key_id,
     )
-    return await writer.written(receipt)
+    return Written.of(await writer.positioned(receipt))
 
 
 @post(
@@ -66,7 +66,7 @@ async def rate_source(
         rationale=data.rationale,
         recorded_by=principal.key_id,
     )
-    return await writer.written(receipt)
+    return Written.of(await writer.positioned(receipt))
 
 
 @get(

@@ -7,7 +7,7 @@ from uuid import UUID
 import asyncpg
 
 from claimledger.api.auth import KeyStore, Role
-from claimledger.store.eventstore import create_pool
+from claimledger.store.db import create_pool
 from tests.conftest import Keys
 from tests.helpers import Client, created, incident
 

@@ -10,10 +10,11 @@ import pytest
 
 from claimledger.domain.incident import IncidentDraft
 from claimledger.domain.ledger import Ledger
-from claimledger.projections.projector import Projector, head_position, projected_position
+from claimledger.projections.projector import Projector, projected_position
 from claimledger.projections.rebuild import rebuild
 from claimledger.projections.schema import REBUILT_TABLES
 from claimledger.store.db import Connection, close, connect
+from claimledger.store.events import head_position
 from tests.helpers import until
 from tests.ledger_data import WRITER, populate
 

@@ -33,10 +33,11 @@ from claimledger.domain.values import (
     Verdict,
 )
 from claimledger.projections.decoding import EARLIEST, LATEST, REPLACEMENT, mended
-from claimledger.projections.projector import Projector, head_position, projected_position
+from claimledger.projections.projector import Projector, projected_position
 from claimledger.projections.rebuild import rebuild
 from claimledger.runtime.settings import Settings
 from claimledger.store.db import Connection, close, connect
+from claimledger.store.events import head_position
 from tests.conftest import Keys
 from tests.helpers import Client, eventually
 from tests.integration.test_projector import dump

@@ -12,11 +12,11 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from claimledger.api.app import create_app
-from claimledger.projections.projector import head_position
 from claimledger.runtime.demo import Scenario, load_scenario
 from claimledger.runtime.settings import Settings
-from claimledger.runtime.writer import open_ledger
 from claimledger.store.db import close, connect
+from claimledger.store.events import head_position
+from claimledger.store.eventstore import open_ledger
 from tests.ledger_data import populate
 
 
