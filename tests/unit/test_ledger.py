@@ -1,0 +1,167 @@
+"""The ledger's rules on the eventsourcing library's in-memory store: no database needed.
+
+Idempotent statements (a retry finds the first, a reused key with another request is refused),
+batches (all or none, keys unique within one), references that must exist, withdrawals once,
+and the stored topics that do not follow where the code lives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+
+from claimledger.domain.errors import (
+    AlreadyWithdrawn,
+    IdempotencyConflict,
+    InvalidInput,
+    UnknownReference,
+)
+from claimledger.domain.incident import IncidentDraft
+from claimledger.domain.ledger import Ledger
+from claimledger.domain.receipts import StatementRequest
+from claimledger.domain.statement import Statement, StatementDraft, StatementRecorded
+from claimledger.domain.values import SourceKind, Stance
+from claimledger.store.codec import MsgspecMapper, stored_topic
+
+WRITER = UUID(int=0)
+AN_HOUR_AGO = datetime.now(UTC) - timedelta(hours=1)
+
+
+@pytest.fixture
+def ledger() -> Ledger:
+    # The library's in-memory store, with the events encoded as the store encodes them.
+    return Ledger({"MAPPER_TOPIC": "claimledger.store.codec:MsgspecMapper"})
+
+
+@pytest.fixture
+def claim(ledger: Ledger) -> UUID:
+    incident = ledger.open_incident(IncidentDraft(title="Raid"), recorded_by=WRITER)
+    return ledger.add_claim(incident.id, text="Taken", recorded_by=WRITER).id
+
+
+@pytest.fixture
+def source(ledger: Ledger) -> UUID:
+    receipt = ledger.register_source(
+        name="FSB",
+        kind=SourceKind.SECURITY_SERVICE,
+        affiliation=None,
+        channels=(),
+        url=None,
+        recorded_by=WRITER,
+    )
+    return receipt.id
+
+
+def request(
+    claim: UUID, source: UUID, *, key: str | None = None, stance: Stance = Stance.DENIES
+) -> StatementRequest:
+    draft = StatementDraft(source_id=source, stance=stance, published_at=AN_HOUR_AGO)
+    return StatementRequest(
+        claim_id=claim,
+        draft=draft,
+        idempotency_key=key,
+        fingerprint=None if key is None else f"{claim}:{stance}",
+    )
+
+
+def test_a_retry_with_the_same_key_answers_the_first_statement(
+    ledger: Ledger, claim: UUID, source: UUID
+) -> None:
+    first = ledger.record_statement(request(claim, source, key="k"), recorded_by=WRITER)
+    again = ledger.record_statement(request(claim, source, key="k"), recorded_by=WRITER)
+    assert again.replayed
+    assert not first.replayed
+    assert again.id == first.id
+    assert again.position is None  # the adapter looks the first one's up
+    assert ledger.repository.get(first.id).version == 1
+
+
+def test_a_key_reused_for_another_request_is_refused(
+    ledger: Ledger, claim: UUID, source: UUID
+) -> None:
+    ledger.record_statement(request(claim, source, key="k"), recorded_by=WRITER)
+    with pytest.raises(IdempotencyConflict):
+        ledger.record_statement(
+            request(claim, source, key="k", stance=Stance.ASSERTS), recorded_by=WRITER
+        )
+
+
+def test_a_batch_is_recorded_whole_or_not_at_all(ledger: Ledger, claim: UUID, source: UUID) -> None:
+    before = ledger.recorder.max_notification_id()
+    broken = [request(claim, source), request(uuid4(), source)]
+    with pytest.raises(UnknownReference) as refused:
+        ledger.record_statements(broken, recorded_by=WRITER)
+    assert refused.value.field == "statements[1].claim_id"
+    assert ledger.recorder.max_notification_id() == before
+    receipts = ledger.record_statements(
+        [request(claim, source), request(claim, source, key="b")], recorded_by=WRITER
+    )
+    assert [r.position for r in receipts] == [before + 1, before + 2]  # type: ignore[operator]
+
+
+def test_a_batch_replays_keys_recorded_before_and_refuses_a_key_twice(
+    ledger: Ledger, claim: UUID, source: UUID
+) -> None:
+    first = ledger.record_statement(request(claim, source, key="a"), recorded_by=WRITER)
+    receipts = ledger.record_statements(
+        [request(claim, source, key="a"), request(claim, source, key="b")], recorded_by=WRITER
+    )
+    assert receipts[0].replayed
+    assert receipts[0].id == first.id
+    assert not receipts[1].replayed
+    with pytest.raises(InvalidInput) as twice:
+        ledger.record_statements(
+            [request(claim, source, key="c"), request(claim, source, key="c")],
+            recorded_by=WRITER,
+        )
+    assert twice.value.field == "statements[1].idempotency_key"
+    assert "statements[0]" in twice.value.detail
+
+
+def test_a_statement_needs_a_known_source_and_a_past_publication(
+    ledger: Ledger, claim: UUID, source: UUID
+) -> None:
+    with pytest.raises(UnknownReference) as unknown:
+        ledger.record_statement(request(claim, uuid4()), recorded_by=WRITER)
+    assert unknown.value.field == "source_id"
+    future = request(claim, source)
+    future = replace(
+        future, draft=replace(future.draft, published_at=datetime.now(UTC) + timedelta(days=1))
+    )
+    with pytest.raises(InvalidInput, match="in the future"):
+        ledger.record_statement(future, recorded_by=WRITER)
+    old = replace(
+        future, draft=replace(future.draft, published_at=datetime(1899, 1, 1, tzinfo=UTC))
+    )
+    with pytest.raises(InvalidInput, match="1900"):
+        ledger.record_statement(old, recorded_by=WRITER)
+
+
+def test_a_statement_is_withdrawn_once(ledger: Ledger, claim: UUID, source: UUID) -> None:
+    said = ledger.record_statement(request(claim, source), recorded_by=WRITER)
+    ledger.withdraw_statement(said.id, reason="wrong claim", recorded_by=WRITER)
+    statement: object = ledger.repository.get(said.id)
+    assert isinstance(statement, Statement)
+    assert statement.withdrawn
+    with pytest.raises(AlreadyWithdrawn):
+        ledger.withdraw_statement(said.id, reason="again", recorded_by=WRITER)
+
+
+def test_stored_topics_do_not_follow_the_package_and_old_ones_still_resolve(
+    ledger: Ledger, claim: UUID, source: UUID
+) -> None:
+    assert stored_topic(StatementRecorded) == "domain.statement:StatementRecorded"
+    said = ledger.record_statement(request(claim, source), recorded_by=WRITER)
+    (stored,) = ledger.recorder.select_events(said.id)
+    assert stored.topic == "domain.statement:StatementRecorded"
+    # An aggregate created by an older version names its class by the old module path.
+    assert b'"originator_topic":"claimledger.domain.statement:Statement"' in stored.state
+    old = replace(
+        stored, state=stored.state.replace(b"claimledger.domain.statement", b"domain.statement")
+    )
+    event = MsgspecMapper().to_domain_event(old)
+    assert isinstance(event, StatementRecorded)
+    assert isinstance(event.mutate(None), Statement)
