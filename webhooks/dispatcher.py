@@ -1,27 +1,21 @@
 """The dispatcher: delivers the outbox to each endpoint, in order, with retries.
 
-A worker leases one due endpoint at a time (``FOR UPDATE SKIP LOCKED``, so several dispatchers
-share the work) and sends it the entries after its cursor, oldest first. A lease is short and
-renewed while the worker holds it; a worker that cannot renew stops sending before its lease runs
-out, so a message is never sent twice at once, and a dead dispatcher's endpoints are taken over
-within one lease. A failed message is
-retried on the schedule while later messages to that endpoint wait: an endpoint sees messages in
-position order. After the last scheduled attempt the message is given up (logged) and the next
-one goes. A 410 answer disables the endpoint, and so does a run of failures longer than
-``disable_after``. Every attempt is logged.
+A worker leases one due endpoint at a time (see ``leases``) and sends it the entries after its
+cursor, oldest first. A failed message is retried on the schedule (see ``retries``) while later
+messages to that endpoint wait: an endpoint sees messages in position order. After the last
+scheduled attempt the message is given up (logged) and the next one goes. A 410 answer disables
+the endpoint, and so does a run of failures longer than ``disable_after``. Every attempt is
+logged (see ``deliveries``).
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import secrets
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import anyio
 import httpx
@@ -29,7 +23,7 @@ from anyio.abc import TaskStatus
 
 from claimledger.projections.projector import PROJECTED_CHANNEL, RECONNECT_SECONDS
 from claimledger.store.db import CONNECTION_ERRORS, Pool, close, connect, create_pool
-from claimledger.webhooks import subscriptions
+from claimledger.webhooks import deliveries
 from claimledger.webhooks.delivery import (
     Attempt,
     DeliveryOptions,
@@ -38,11 +32,10 @@ from claimledger.webhooks.delivery import (
     message_id,
     new_client,
 )
+from claimledger.webhooks.leases import Lease, Leases
+from claimledger.webhooks.retries import next_delay
 
 log = logging.getLogger("claimledger.dispatcher")
-
-_random = secrets.SystemRandom()
-_MAX_RETRY_AFTER = 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,77 +50,13 @@ class DispatchOptions:
     # Messages one lease may deliver before the endpoint goes back in line.
     messages_per_lease: int = 100
 
-    @property
-    def renew_seconds(self) -> float:
-        return self.lease_seconds / 3
 
-
-def next_delay(
-    schedule: Sequence[float], attempts_made: int, retry_after: float | None
-) -> float | None:
-    """Seconds until the next attempt after ``attempts_made`` failures; None when they are spent."""
-    if attempts_made >= len(schedule):
-        return None
-    delay = schedule[attempts_made] * _random.uniform(0.9, 1.1)
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, _MAX_RETRY_AFTER))
-    return delay
-
-
-_LEASE = """
-UPDATE webhooks.endpoints e
-SET leased_by = $1, lease_token = $1, lease_until = now() + $2::interval
-WHERE e.id = (
-    SELECT c.id FROM webhooks.endpoints c
-    WHERE c.enabled AND c.next_attempt_at <= now()
-      AND (c.lease_until IS NULL OR c.lease_until < now())
-      AND EXISTS (
-          SELECT 1 FROM views.outbox f
-          WHERE (f.position, f.seq) > (c.cursor_position, c.cursor_seq)
-            AND f.type = ANY(c.event_types)
-            AND (c.incident_ids IS NULL OR f.incident_id = ANY(c.incident_ids)))
-    ORDER BY c.next_attempt_at
-    FOR UPDATE SKIP LOCKED
-    LIMIT 1)
-RETURNING e.id, e.url, e.event_types, e.incident_ids, e.cursor_position, e.cursor_seq,
-          e.attempt, e.failing_since, e.secret,
-          CASE WHEN e.previous_secret_until > now() THEN e.previous_secret END AS previous_secret
-"""
-
-_PENDING = """
+_MESSAGES_AFTER_CURSOR = """
 SELECT position, seq, type, recorded_at, payload FROM views.outbox
 WHERE (position, seq) > ($1, $2::int) AND type = ANY($3::text[])
   AND ($4::uuid[] IS NULL OR incident_id = ANY($4::uuid[]))
 ORDER BY position, seq LIMIT $5
 """
-
-
-@dataclass
-class _Lease:
-    """A worker's hold on one endpoint: its token, and until when (monotonic) it may send."""
-
-    endpoint_id: UUID
-    token: UUID
-    until: float
-    _scope: anyio.CancelScope | None = None
-
-    def extend(self, until: float) -> None:
-        self.until = until
-        if self._scope is not None:
-            self._scope.deadline = until
-
-    @contextmanager
-    def holding(self) -> Iterator[anyio.CancelScope]:
-        """A scope cancelled when the lease runs out (moved on by every renewal)."""
-        with anyio.CancelScope(deadline=self.until) as scope:
-            self._scope = scope
-            try:
-                yield scope
-            finally:
-                self._scope = None
-
-    def __str__(self) -> str:
-        return str(self.endpoint_id)
 
 
 class Dispatcher:
@@ -148,9 +77,7 @@ class Dispatcher:
         # Since when asking for work has failed (monotonic), and why; None while it works.
         self.failing_since: float | None = None
         self.error: str | None = None
-        # The tokens of leases done with but not yet released (the database was away): released
-        # as soon as it answers again, so that their endpoints need not wait for them to expire.
-        self._letting_go: set[UUID] = set()
+        self._leases = Leases(options.lease_seconds)
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         client = self._client or new_client(self.options.delivery)
@@ -244,76 +171,28 @@ class Dispatcher:
 
     async def dispatch_once(self, pool: Pool, client: httpx.AsyncClient) -> bool:
         """Lease one due endpoint and work on it; False when none was due."""
-        if self._letting_go:
-            await self._let_go(pool)
-        # Each lease has its own token, not the dispatcher's id: a worker whose lease was taken
-        # back (by a replay or a change) must not move the cursor under a later lease of a
-        # sibling worker.
-        token = uuid4()
-        asked = anyio.current_time()
-        row = await pool.fetchrow(_LEASE, token, timedelta(seconds=self.options.lease_seconds))
+        taken = await self._leases.take(pool)
         self.failing_since, self.error = None, None
-        if row is None:
+        if taken is None:
             return False
-        lease = _Lease(row["id"], token, asked + self._held_for)
+        lease, endpoint = taken
         try:
             async with anyio.create_task_group() as group:
-                group.start_soon(self._renew, pool, lease)
-                await self._deliver_in_order(pool, client, dict(row), lease)
+                group.start_soon(self._leases.renew, pool, lease)
+                await self._deliver_in_order(pool, client, endpoint, lease)
                 group.cancel_scope.cancel()
         except ExceptionGroup as failed:
             # Only the delivery can fail (renewing never raises): pass its error on as it is.
             raise failed.exceptions[0] from None
         finally:
-            # Released even when the dispatcher is being stopped, so another takes over at once.
-            self._letting_go.add(token)
-            with anyio.CancelScope(shield=True), anyio.move_on_after(5):
-                await self._let_go(pool)
+            await self._leases.release(pool, lease)
         return True
 
-    async def _let_go(self, pool: Pool) -> None:
-        """Release every lease this dispatcher is done with (those it could not release before,
-        too); they stay to be released next time when the database does not answer."""
-        tokens = list(self._letting_go)
-        await pool.execute(
-            "UPDATE webhooks.endpoints SET leased_by = NULL, lease_token = NULL,"
-            " lease_until = NULL WHERE lease_token = ANY($1::uuid[])",
-            tokens,
-        )
-        self._letting_go.difference_update(tokens)
-
-    @property
-    def _held_for(self) -> float:
-        """How long after asking for (or renewing) a lease its worker may still send: a third of
-        a lease less than the lease itself, so a worker that cannot renew stops in time."""
-        return self.options.lease_seconds - self.options.renew_seconds
-
-    async def _renew(self, pool: Pool, lease: _Lease) -> None:
-        duration = timedelta(seconds=self.options.lease_seconds)
-        while True:
-            await anyio.sleep(self.options.renew_seconds)
-            asked = anyio.current_time()
-            try:
-                status = await pool.execute(
-                    "UPDATE webhooks.endpoints SET lease_until = now() + $3::interval"
-                    " WHERE id = $1 AND lease_token = $2",
-                    lease.endpoint_id,
-                    lease.token,
-                    duration,
-                )
-            except Exception as error:  # the lease's own deadline answers this
-                log.warning("could not renew a lease on webhook endpoint %s: %s", lease, error)
-                continue
-            if not status.endswith(" 1"):
-                lease.extend(-math.inf)
-                return
-            lease.extend(asked + self._held_for)
-
     async def _deliver_in_order(
-        self, pool: Pool, client: httpx.AsyncClient, endpoint: dict[str, Any], lease: _Lease
+        self, pool: Pool, client: httpx.AsyncClient, endpoint: dict[str, Any], lease: Lease
     ) -> None:
         pending = await pool.fetch(
-            _PENDING,
+            _MESSAGES_AFTER_CURSOR,
             endpoint["cursor_position"],
             endpoint["cursor_seq"],
             endpoint["event_types"],
@@ -348,7 +227,7 @@ class Dispatcher:
         pool: Pool,
         client: httpx.AsyncClient,
         endpoint: dict[str, Any],
-        lease: _Lease,
+        lease: Lease,
         message: Message,
         attempts_made: int,
     ) -> bool:
@@ -357,16 +236,7 @@ class Dispatcher:
         signing = [endpoint["secret"], *filter(None, [endpoint["previous_secret"]])]
         result = await attempt(client, self.options.delivery, endpoint["url"], message, signing)
         attempts_made += 1
-        await subscriptions.log(
-            pool,
-            endpoint["id"],
-            message.id,
-            message.type,
-            message.position,
-            message.seq,
-            attempts_made,
-            result,
-        )
+        await deliveries.record(pool, endpoint["id"], message, attempts_made, result)
         if result.outcome == "delivered":
             return await self._advance(pool, endpoint["id"], lease.token, message)
         await self._failed(pool, endpoint, lease.token, message, result, attempts_made)
@@ -410,16 +280,7 @@ class Dispatcher:
             gave_up = Attempt(
                 "gave_up", now, error=f"no answer in 2xx after {attempts_made} attempts"
             )
-            await subscriptions.log(
-                pool,
-                endpoint["id"],
-                message.id,
-                message.type,
-                message.position,
-                message.seq,
-                attempts_made,
-                gave_up,
-            )
+            await deliveries.record(pool, endpoint["id"], message, attempts_made, gave_up)
             await pool.execute(
                 "UPDATE webhooks.endpoints SET cursor_position = $3, cursor_seq = $4,"
                 " attempt = 0, failing_since = $5, next_attempt_at = now()"

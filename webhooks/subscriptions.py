@@ -1,4 +1,4 @@
-"""Webhook endpoints: subscribing, changing, replaying, and reading the deliveries log."""
+"""Subscriptions: the webhook endpoints, made, read, changed, replayed and deleted."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ _TAKE_BACK = "leased_by = NULL"
 # What changes how or what is delivered; a new description does not.
 _DELIVERY_FIELDS = frozenset({"url", "event_types", "incident_ids", "enabled"})
 
-_COLUMNS = (
+# What an admin sees of an endpoint: everything but its secrets.
+_COLUMNS_SHOWN = (
     "id, url, description, event_types, incident_ids, enabled, disabled_reason, created_at,"
     " updated_at, cursor_position, cursor_seq, attempt, next_attempt_at, failing_since,"
     " previous_secret_until"
@@ -51,7 +52,7 @@ async def create(db: Pool, subscription: Subscription) -> tuple[dict[str, Any], 
     row = await db.fetchrow(
         "INSERT INTO webhooks.endpoints (id, url, description, event_types, incident_ids,"  # noqa: S608
         " secret, cursor_position, cursor_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        f" RETURNING {_COLUMNS}",
+        f" RETURNING {_COLUMNS_SHOWN}",
         uuid4(),
         subscription.url,
         subscription.description,
@@ -67,7 +68,7 @@ async def create(db: Pool, subscription: Subscription) -> tuple[dict[str, Any], 
 
 async def get(db: Pool, endpoint_id: UUID) -> dict[str, Any] | None:
     row = await db.fetchrow(
-        f"SELECT {_COLUMNS} FROM webhooks.endpoints WHERE id = $1",  # noqa: S608
+        f"SELECT {_COLUMNS_SHOWN} FROM webhooks.endpoints WHERE id = $1",  # noqa: S608
         endpoint_id,
     )
     return None if row is None else dict(row)
@@ -75,7 +76,7 @@ async def get(db: Pool, endpoint_id: UUID) -> dict[str, Any] | None:
 
 async def listing(db: Pool, *, after: datetime | None, limit: int) -> list[dict[str, Any]]:
     rows = await db.fetch(
-        f"SELECT {_COLUMNS} FROM webhooks.endpoints"  # noqa: S608
+        f"SELECT {_COLUMNS_SHOWN} FROM webhooks.endpoints"  # noqa: S608
         " WHERE ($1::timestamptz IS NULL OR created_at > $1) ORDER BY created_at LIMIT $2",
         after,
         limit,
@@ -117,7 +118,7 @@ async def update(
     sets.append("updated_at = now()")
     row = await db.fetchrow(
         f"UPDATE webhooks.endpoints SET {', '.join(sets)} WHERE id = $1"  # noqa: S608
-        f" RETURNING {_COLUMNS}",
+        f" RETURNING {_COLUMNS_SHOWN}",
         *params,
     )
     return None if row is None else (dict(row), secret)
@@ -151,21 +152,6 @@ async def replay(db: Pool, endpoint_id: UUID, from_position: int) -> int | None:
     return int(count)
 
 
-async def deliveries(
-    db: Pool, endpoint_id: UUID, *, before: int | None, limit: int
-) -> list[dict[str, Any]]:
-    """Attempts, newest first."""
-    rows = await db.fetch(
-        "SELECT id, webhook_id, type, position, attempt, attempted_at, outcome, status_code,"
-        " latency_ms, error FROM webhooks.deliveries WHERE endpoint_id = $1"
-        " AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
-        endpoint_id,
-        before,
-        limit,
-    )
-    return [dict(row) for row in rows]
-
-
 async def secrets_of(db: Pool, endpoint_id: UUID) -> tuple[str, list[str]] | None:
     """The endpoint's URL and the secrets that sign for it now."""
     row = await db.fetchrow(
@@ -176,31 +162,3 @@ async def secrets_of(db: Pool, endpoint_id: UUID) -> tuple[str, list[str]] | Non
     if row is None:
         return None
     return row["url"], [row["secret"], *([row["previous"]] if row["previous"] else [])]
-
-
-async def log(
-    db: Any,
-    endpoint_id: UUID,
-    webhook_id: str,
-    kind: str,
-    position: int | None,
-    seq: int | None,
-    attempt: int,
-    result: Any,
-) -> None:
-    await db.execute(
-        "INSERT INTO webhooks.deliveries (endpoint_id, webhook_id, type, position, seq, attempt,"
-        " attempted_at, outcome, status_code, latency_ms, error)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        endpoint_id,
-        webhook_id,
-        kind,
-        position,
-        seq,
-        attempt,
-        result.attempted_at,
-        result.outcome,
-        result.status_code,
-        result.latency_ms,
-        result.error,
-    )

@@ -25,7 +25,7 @@ from claimledger.api.webhook_schemas import (
 )
 from claimledger.domain.errors import InvalidInput, NotFound
 from claimledger.runtime.settings import Settings
-from claimledger.webhooks import subscriptions
+from claimledger.webhooks import deliveries, subscriptions
 from claimledger.webhooks.delivery import Message, attempt
 from claimledger.webhooks.guard import check_url
 
@@ -165,7 +165,7 @@ async def list_deliveries(
     """Every attempt: when, the answer's status code, latency, and the error or refusal."""
     await _found(state, webhook_id)
     before = decode_cursor(cursor, "deliveries", tuple[int])
-    rows = await subscriptions.deliveries(
+    rows = await deliveries.listing(
         state.pool, webhook_id, before=before[0] if before else None, limit=limit + 1
     )
     items = [Delivery(**{k: v for k, v in row.items() if k != "id"}) for row in rows[:limit]]
@@ -219,7 +219,7 @@ async def test_webhook(webhook_id: FromPath[UUID], state: State) -> Response[Del
         data={"webhook": str(webhook_id), "message": "a test message from claimledger"},
     )
     result = await attempt(state.webhook_client, settings.delivery_options(), url, message, secrets)
-    await subscriptions.log(state.pool, webhook_id, message.id, message.type, None, None, 1, result)
+    await deliveries.record(state.pool, webhook_id, message, 1, result)
     delivery = Delivery(
         webhook_id=message.id,
         type=message.type,

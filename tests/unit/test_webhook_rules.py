@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from claimledger.webhooks.delivery import _retry_after
-from claimledger.webhooks.dispatcher import next_delay
 from claimledger.webhooks.guard import check_url, why_not_public
+from claimledger.webhooks.retries import next_delay
 from claimledger.webhooks.signing import new_secret
 
 
