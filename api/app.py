@@ -4,118 +4,40 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
-import anyio
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from claimledger.api.auth import KeyStore, authorize
+from claimledger.api.auth import authorize
 from claimledger.api.bodies import StrictRequest
 from claimledger.api.contract import StructContract, without_null_parameters
 from claimledger.api.deps import DEPENDENCIES
 from claimledger.api.options import EveryMethodAllowed
 from claimledger.api.parameters import DeclaredParametersOnly
 from claimledger.api.problems import EXCEPTION_HANDLERS
-from claimledger.api.reads import ReadSource
 from claimledger.api.routes import claims, health, incidents, sources, stream, timeline, webhooks
 from claimledger.api.routes.stream import StreamCount
-from claimledger.domain.ledger import Ledger
-from claimledger.projections.watcher import PositionWatcher
-from claimledger.runtime.migrations import migrate
+from claimledger.runtime.bootstrap import Services, started
 from claimledger.runtime.settings import Settings
-from claimledger.runtime.workers import background_workers, supervised
-from claimledger.runtime.writer import Writer
-from claimledger.store.db import create_pool
-from claimledger.store.eventstore import open_ledger
-from claimledger.webhooks.delivery import new_client
 
 VERSION = "0.1.0"
 
 
-def create_app(settings: Settings) -> Litestar:
-    """Build the API for ``settings``; its database must already be reachable."""
-    url = settings.require_database_url
+def create_app(settings: Settings, services: Services | None = None) -> Litestar:
+    """Build the API for ``settings``.
+
+    Its services (``runtime.bootstrap``) are started in the app's lifespan, unless they are
+    given, already started by the caller, who then stops them too.
+    """
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        await migrate(url)
-        write_pool = await create_pool(url, size=4)
-        # Reads have a pool of their own, so that many readers never queue behind writes' lookups.
-        read_url = settings.read_database_url or url
-        read_pool = await create_pool(read_url, size=settings.read_pool_size)
-
-        def new_ledger() -> Ledger:
-            return open_ledger(
-                url,
-                pool_size=settings.write_pool_size,
-                clock_skew_seconds=settings.clock_skew_seconds,
-            )
-
-        async def primary_restored() -> None:
-            # Connections made before the server went away are dead: make new ones.
-            await writer.reopen()
-            await write_pool.expire_connections()
-            if settings.read_database_url is None:
-                await read_pool.expire_connections()
-
-        async def replica_restored() -> None:
-            await read_pool.expire_connections()
-
-        watcher = PositionWatcher(
-            url,
-            poll_seconds=settings.poll_seconds,
-            settle_seconds=settings.settle_seconds,
-            on_restored=primary_restored,
-        )
-        writer = Writer(
-            await anyio.to_thread.run_sync(new_ledger),
-            write_pool,
-            threads=settings.write_pool_size,
-            available=lambda: watcher.available is not False,
-            reopen=new_ledger,
-        )
-        primary_reads = ReadSource(
-            read_pool if settings.read_database_url is None else write_pool, watcher
-        )
-        reads = primary_reads
-        if settings.read_database_url is not None:
-            # A replica has a tracking row of its own, which says what its rows hold.
-            reads = ReadSource(
-                read_pool,
-                PositionWatcher(
-                    read_url,
-                    poll_seconds=settings.poll_seconds,
-                    settle_seconds=settings.settle_seconds,
-                    listen=False,
-                    on_restored=replica_restored,
-                ),
-            )
-        app.state.settings = settings
-        app.state.pool = write_pool
-        app.state.reads = reads
-        app.state.primary_reads = primary_reads
-        app.state.webhook_client = new_client(settings.delivery_options())
-        app.state.key_store = KeyStore(write_pool, cache_seconds=settings.key_cache_seconds)
-        app.state.writer = writer
-        app.state.watcher = watcher
-        app.state.streams = StreamCount(settings.max_streams)
-        try:
-            async with anyio.create_task_group() as group:
-                await group.start(supervised, "the position watcher", watcher.run)
-                if reads is not primary_reads:
-                    await group.start(supervised, "the replica's watcher", reads.watcher.run)
-                async with background_workers(settings, on_advance=watcher.advance) as workers:
-                    app.state.workers = workers
-                    yield
-                group.cancel_scope.cancel()
-        finally:
-            with anyio.CancelScope(shield=True):
-                await app.state.webhook_client.aclose()
-                await writer.close()
-                await read_pool.close()
-                await write_pool.close()
+        async with AsyncExitStack() as stack:
+            app.state.services = services or await stack.enter_async_context(started(settings))
+            app.state.streams = StreamCount(settings.max_streams)
+            yield
 
     v1 = Router(
         "/v1",

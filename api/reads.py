@@ -20,7 +20,7 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Request, Response
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import QueryParameter
 
@@ -28,8 +28,9 @@ from claimledger.domain.errors import InvalidInput
 from claimledger.domain.values import check_instant
 from claimledger.projections.queries import Moment
 from claimledger.projections.watcher import PositionWatcher
+from claimledger.runtime.bootstrap import ReadSource, Services
 from claimledger.runtime.settings import Settings
-from claimledger.store.db import DatabaseUnavailable, Db, Pool
+from claimledger.store.db import DatabaseUnavailable, Db
 from claimledger.store.events import head_position
 
 T = TypeVar("T")
@@ -38,14 +39,6 @@ POSITION_HEADER = "X-Projection-Position"
 IMMUTABLE = "max-age=31536000, immutable"
 # Positions and other counters are PostgreSQL bigints.
 INT64_MAX = 2**63 - 1
-
-
-@dataclass(frozen=True, slots=True)
-class ReadSource:
-    """A database reads are answered from, and the watcher of its own tracking row."""
-
-    pool: Pool
-    watcher: PositionWatcher
 
 
 _encoder = msgspec.json.Encoder()
@@ -161,8 +154,8 @@ def _storable(value: object) -> bool:
 
 
 @dataclass
-class View:
-    """One read: the pool to query, the moment asked about, and how to answer."""
+class ReadContext:
+    """One read: the database to query, the moment asked about, and how to answer."""
 
     request: Request[Any, Any, Any]
     db: Db
@@ -204,22 +197,21 @@ def _etags(header: str | None) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",")}
 
 
-async def _source(state: State, min_position: int | None) -> ReadSource:
+async def _source(services: Services, min_position: int | None) -> ReadSource:
     """Where to read: the read database, or the primary when the read database has not yet
     applied ``min_position``; waiting (bounded) for the primary when it has not either."""
-    reads: ReadSource = state.reads
+    reads = services.reads
     if min_position is None or reads.watcher.position >= min_position:
         return reads
-    primary: ReadSource = state.primary_reads
+    primary = services.primary_reads
     if primary.watcher.available is False:
         raise DatabaseUnavailable("the database is out of reach; retry shortly")
-    head = await head_position(state.pool)
+    head = await head_position(services.pool)
     if min_position > head:
         raise BadParameter(
             "min_position", f"no event has position {min_position} (the last one is {head})"
         )
-    settings: Settings = state.settings
-    if await primary.watcher.wait_for(min_position, settings.min_position_wait_seconds):
+    if await primary.watcher.wait_for(min_position, services.settings.min_position_wait_seconds):
         return primary
     raise NotReady(
         detail=f"the read model is at position {primary.watcher.position}, not yet {min_position}",
@@ -227,29 +219,29 @@ async def _source(state: State, min_position: int | None) -> ReadSource:
     )
 
 
-async def provide_view(
+async def provide_read(
     request: Request[Any, Any, Any],
-    state: State,
+    services: NamedDependency[Services],
     known_at: KnownAt = None,
     min_position: MinPosition = None,
-) -> View:
+) -> ReadContext:
     """A read as known at ``known_at`` (or now), once the views have passed ``min_position``."""
     moment = Moment(known_at=parse_instant("known_at", known_at))
-    source = await _source(state, min_position)
-    return View(request, source.pool, source.watcher, state.settings, moment)
+    source = await _source(services, min_position)
+    return ReadContext(request, source.pool, source.watcher, services.settings, moment)
 
 
-async def provide_bitemporal_view(
+async def provide_bitemporal_read(
     request: Request[Any, Any, Any],
-    state: State,
+    services: NamedDependency[Services],
     known_at: KnownAt = None,
     published_before: PublishedBefore = None,
     min_position: MinPosition = None,
-) -> View:
+) -> ReadContext:
     """A read on both time axes: recorded by ``known_at``, published before ``published_before``."""
     moment = Moment(
         known_at=parse_instant("known_at", known_at),
         published_before=parse_instant("published_before", published_before),
     )
-    source = await _source(state, min_position)
-    return View(request, source.pool, source.watcher, state.settings, moment)
+    source = await _source(services, min_position)
+    return ReadContext(request, source.pool, source.watcher, services.settings, moment)

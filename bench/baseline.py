@@ -15,7 +15,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import msgspec
 
@@ -42,12 +41,12 @@ def statement_draft(body: dict[str, Any]) -> Any:
 
 def aggregates(meta: Meta, count: int, seed: int) -> list[Any]:
     from claimledger.domain.statement import Statement
-    from claimledger.runtime.migrations import SYSTEM_KEY_ID
+    from claimledger.runtime.keys import SYSTEM_KEY_ID
 
     incident_of = {claim.id: claim.incident_id for claim in meta.claims}
     extra = ExtraStatements(meta, seed)
     published = datetime.now(UTC) - timedelta(hours=1)
-    recorded_by = UUID(SYSTEM_KEY_ID)
+    recorded_by = SYSTEM_KEY_ID
     made = []
     for _ in range(count):
         body = extra.next(published)

@@ -6,6 +6,7 @@ out, and the run's database is dropped even when the run fails.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -124,6 +125,18 @@ def cli(args: Sequence[str], *, timeout: float, env: dict[str, str] | None = Non
             f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
         )
     return done.stdout
+
+
+def cli_json(
+    args: Sequence[str], *, timeout: float, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run a command with ``--json``; the object it reports."""
+    out = cli([*args, "--json"], timeout=timeout, env=env)
+    try:
+        report: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise BenchError(f"cannot read the report of {args[0]}: {out!r}") from None
+    return report
 
 
 def run_module(

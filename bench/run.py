@@ -41,6 +41,7 @@ from bench.processes import (
     Server,
     bare_argv,
     cli,
+    cli_json,
     free_port,
     fresh_database,
     postgres_server,
@@ -104,9 +105,6 @@ PLANS = {
         import_timeout=1800,
     ),
 }
-
-_IMPORTED = re.compile(r"imported (\d+) records .* in ([0-9.]+) s")
-_REBUILT = re.compile(r"rebuilt the views from (\d+) events in ([0-9.]+) s")
 
 
 def say(message: str) -> None:
@@ -235,12 +233,12 @@ class Run:
 
     def prepare(self) -> None:
         cli(["migrate", "--database-url", self.url], timeout=120, env=self.env)
-        out = cli(
+        made = cli_json(
             ["keys", "create", "--role", "admin", "--name", "bench", "--database-url", self.url],
             timeout=120,
             env=self.env,
         )
-        self.key = out.strip().splitlines()[-1].strip()
+        self.key = str(made["secret"])
 
     def load(self, stack: ExitStack) -> None:
         """Phase 2: the corpus through the import path, with the write baselines around it."""
@@ -269,15 +267,12 @@ class Run:
         }
         before = self.baseline("batch", seed=self.seed + 10, **batch_job)
         began = time.monotonic()
-        out = cli(
+        imported = cli_json(
             ["import", str(self.corpus.statements), "--database-url", self.url],
             timeout=plan.import_timeout,
             env=self.env,
         )
-        match = _IMPORTED.search(out)
-        if match is None:
-            raise BenchError(f"cannot read the import's report: {out!r}")
-        statements, seconds = int(match.group(1)), float(match.group(2))
+        statements, seconds = int(imported["records"]), float(imported["seconds"])
         self.results["batch_import_wall_s"] = time.monotonic() - began
         say(f"  imported {statements} statements in {seconds:.1f} s")
         cli(
@@ -378,16 +373,13 @@ class Run:
     def rebuild(self) -> None:
         """Phase 4: ``claimledger rebuild`` with nothing else running."""
         began = time.monotonic()
-        out = cli(
+        rebuilt = cli_json(
             ["rebuild", "--database-url", self.url],
             timeout=self.plan.catch_up_timeout,
             env=self.env,
         )
         wall = time.monotonic() - began
-        match = _REBUILT.search(out)
-        if match is None:
-            raise BenchError(f"cannot read the rebuild's report: {out!r}")
-        events, seconds = int(match.group(1)), float(match.group(2))
+        events, seconds = int(rebuilt["events"]), float(rebuilt["seconds"])
         r = self.results
         r["rebuild_s"] = seconds
         r["rebuild_wall_s"] = wall

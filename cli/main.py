@@ -8,34 +8,26 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
-import anyio
-
-from claimledger.api.auth import KeyStore, NewKey, Role
-from claimledger.cli.importer import Imported, ImportFailed, import_file
-from claimledger.projections.rebuild import rebuild
-from claimledger.runtime.demo import LoadReport, load_demo
+from claimledger.cli.keys import keys_command
+from claimledger.cli.ledger import (
+    demo_command,
+    import_command,
+    migrate_command,
+    rebuild_command,
+)
+from claimledger.cli.serve import serve_command
 from claimledger.runtime.embedded import embedded_postgres
-from claimledger.runtime.migrations import SYSTEM_KEY_ID, migrate
+from claimledger.runtime.keys import Role
 from claimledger.runtime.settings import Settings
-from claimledger.runtime.workers import run_until_signalled
-from claimledger.runtime.writer import Writer
-from claimledger.store.db import CONNECTION_ERRORS, connect, create_pool
-from claimledger.store.events import is_empty
-from claimledger.store.eventstore import open_ledger
-
-DEMO_KEY_NAME = "demo editor (make run)"
+from claimledger.store.db import CONNECTION_ERRORS
 
 
 def _database_options(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +40,12 @@ def _database_options(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="data directory of the embedded server (default: $CLAIMLEDGER_DATA_DIR or the "
         "user data directory)",
+    )
+
+
+def _json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="report in one JSON object instead of a sentence"
     )
 
 
@@ -71,11 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate_cmd = commands.add_parser("migrate", help="create or update the database schema")
     _database_options(migrate_cmd)
+    _json_option(migrate_cmd)
 
     demo = commands.add_parser("demo", help="the demo data set")
     demo_commands = demo.add_subparsers(dest="demo_command", required=True)
     demo_load = demo_commands.add_parser("load", help="load the Tiotkino scenario (idempotent)")
     _database_options(demo_load)
+    _json_option(demo_load)
 
     keys = commands.add_parser("keys", help="API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     _database_options(create)
     create.add_argument("--role", required=True, choices=[r.label for r in Role])
     create.add_argument("--name", required=True)
+    _json_option(create)
     listing = key_commands.add_parser("list", help="list keys (never their secrets)")
     _database_options(listing)
     revoke = key_commands.add_parser("revoke", help="revoke a key by id")
@@ -94,11 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _database_options(import_cmd)
     import_cmd.add_argument("file", type=Path)
+    _json_option(import_cmd)
 
     rebuild_cmd = commands.add_parser(
         "rebuild", help="drop every view and replay the ledger into them from position 0"
     )
     _database_options(rebuild_cmd)
+    _json_option(rebuild_cmd)
 
     commands.add_parser("openapi", help="print the OpenAPI document")
     return parser
@@ -146,12 +149,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "openapi":
         return _print_openapi()
     handlers: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
-        "serve": _serve,
-        "migrate": _migrate,
-        "demo": _demo_load,
-        "keys": _keys,
-        "rebuild": _rebuild,
-        "import": _import,
+        "serve": serve_command,
+        "migrate": migrate_command,
+        "demo": demo_command,
+        "keys": keys_command,
+        "rebuild": rebuild_command,
+        "import": import_command,
     }
     configured = resolve_settings(args)
     args.embedded = configured.database_url is None
@@ -163,220 +166,6 @@ def _print_openapi() -> int:
     from claimledger.api.app import openapi_document
 
     sys.stdout.write(openapi_document())
-    return 0
-
-
-def _migrate(_: argparse.Namespace, settings: Settings) -> int:
-    applied = anyio.run(migrate, settings.require_database_url)
-    print("applied: " + (", ".join(applied) if applied else "nothing, the schema is current"))
-    return 0
-
-
-def _load_demo(settings: Settings) -> LoadReport:
-    ledger = open_ledger(
-        settings.require_database_url, pool_size=2, clock_skew_seconds=settings.clock_skew_seconds
-    )
-    try:
-        return load_demo(ledger, recorded_by=UUID(SYSTEM_KEY_ID))
-    finally:
-        ledger.close()
-
-
-def _demo_load(_: argparse.Namespace, settings: Settings) -> int:
-    anyio.run(migrate, settings.require_database_url)
-    report = _load_demo(settings)
-    if report.written:
-        print(f"loaded the Tiotkino scenario: {report.written} new entities and statements")
-    else:
-        print("the Tiotkino scenario is already loaded; nothing written")
-    return 0
-
-
-async def _with_keys(settings: Settings, use: Callable[[KeyStore], Any]) -> Any:
-    await migrate(settings.require_database_url)
-    pool = await create_pool(settings.require_database_url, size=1)
-    try:
-        return await use(KeyStore(pool, cache_seconds=0))
-    finally:
-        await pool.close()
-
-
-def _keys(args: argparse.Namespace, settings: Settings) -> int:
-    if args.keys_command == "create":
-
-        async def create(store: KeyStore) -> NewKey:
-            return await store.create(name=args.name, role=Role.parse(args.role))
-
-        key: NewKey = anyio.run(_with_keys, settings, create)
-        print(f"created {key.role.label} key {key.id} ({key.name}); it is shown once:")
-        print(key.secret)
-        return 0
-    if args.keys_command == "list":
-
-        async def listing(store: KeyStore) -> list[dict[str, Any]]:
-            return await store.list()
-
-        for row in anyio.run(_with_keys, settings, listing):
-            state = "revoked" if row["revoked_at"] else "active"
-            created = f"{row['created_at']:%Y-%m-%d}"
-            print(f"{row['id']}  {row['role']:<6}  {state:<7}  {created}  {row['name']}")
-        return 0
-
-    async def revoke(store: KeyStore) -> bool:
-        return await store.revoke(args.key_id)
-
-    if anyio.run(_with_keys, settings, revoke):
-        print(f"revoked {args.key_id}")
-        return 0
-    print(f"no active key {args.key_id}", file=sys.stderr)
-    return 1
-
-
-def _import(args: argparse.Namespace, settings: Settings) -> int:
-    url = settings.require_database_url
-    bar = ProgressBar(f"importing {args.file.name}", unit="records")
-
-    async def run() -> Imported:
-        await migrate(url)
-        pool = await create_pool(url, size=2)
-        ledger = await anyio.to_thread.run_sync(
-            partial(open_ledger, url, pool_size=2, clock_skew_seconds=settings.clock_skew_seconds)
-        )
-        try:
-            writer = Writer(ledger, pool, threads=1)
-            return await import_file(
-                writer,
-                args.file,
-                recorded_by=UUID(SYSTEM_KEY_ID),
-                progress=bar.update,
-            )
-        finally:
-            await anyio.to_thread.run_sync(ledger.close)
-            await pool.close()
-
-    try:
-        result = anyio.run(run)
-    except ImportFailed as error:
-        bar.finish()
-        print(f"import stopped: {error}", file=sys.stderr)
-        return 1
-    bar.finish()
-    rate = result.records / result.seconds if result.seconds else 0.0
-    kinds = ", ".join(f"{n} {kind}s" for kind, n in (result.by_type or {}).items())
-    print(f"imported {result.records} records ({kinds}) in {result.seconds:.1f} s, {rate:,.0f}/s")
-    return 0
-
-
-def _rebuild(_: argparse.Namespace, settings: Settings) -> int:
-    url = settings.require_database_url
-    anyio.run(migrate, url)
-    bar = ProgressBar("rebuilding views")
-    result = anyio.run(partial(rebuild, url, progress=bar.update))
-    bar.finish()
-    rate = result.events / result.seconds if result.seconds else 0.0
-    who = "" if result.by_this_process else " (replayed by the running projector)"
-    print(
-        f"rebuilt the views from {result.events} events in {result.seconds:.1f} s,"
-        f" {rate:,.0f} events/s{who}"
-    )
-    return 0
-
-
-class ProgressBar:
-    """A one-line progress bar on standard error, redrawn at most ten times a second."""
-
-    def __init__(self, label: str, unit: str = "events", width: int = 30) -> None:
-        self.label = label
-        self.unit = unit
-        self.width = width
-        self.started = time.monotonic()
-        self.drawn = 0.0
-        self.tty = sys.stderr.isatty()
-
-    def update(self, done: int, total: int | None = None) -> None:
-        now = time.monotonic()
-        finished = total is not None and done >= total
-        if now - self.drawn < (0.1 if self.tty else 2.0) and not finished:
-            return
-        self.drawn = now
-        rate = done / (now - self.started) if now > self.started else 0.0
-        if total is None:
-            line = f"{self.label}: {done} {self.unit}, {rate:,.0f}/s"
-        else:
-            share = done / total if total else 1.0
-            filled = int(share * self.width)
-            line = (
-                f"{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
-                f"{share:6.1%} {done}/{total} {self.unit}, {rate:,.0f}/s"
-            )
-        sys.stderr.write(("\r" + line) if self.tty else (line + "\n"))
-        sys.stderr.flush()
-
-    def finish(self) -> None:
-        if self.tty:
-            sys.stderr.write("\n")
-
-
-def _exit_quietly(signum: int, frame: object) -> None:
-    raise SystemExit(0)
-
-
-async def _ledger_is_empty(url: str) -> bool:
-    connection = await connect(url)
-    try:
-        return await is_empty(connection)
-    finally:
-        await connection.close()
-
-
-def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
-    from claimledger.api.app import create_app
-
-    url = settings.require_database_url
-    if args.role != "all":
-        settings = replace(settings, roles=frozenset({args.role}))
-    anyio.run(migrate, url)
-    if "api" not in settings.roles:
-        print(f"claimledger {args.role} running; stop it with SIGTERM or Ctrl-C")
-        sys.stdout.flush()
-        anyio.run(run_until_signalled, settings)
-        return 0
-    demo_key: NewKey | None = None
-    if args.demo:
-        if anyio.run(_ledger_is_empty, url):
-            report = _load_demo(settings)
-            print(f"loaded the Tiotkino scenario ({report.written} entities and statements)")
-
-        async def fresh_demo_key(store: KeyStore) -> NewKey:
-            await store.revoke_named(DEMO_KEY_NAME)
-            return await store.create(name=DEMO_KEY_NAME, role=Role.EDITOR)
-
-        demo_key = anyio.run(_with_keys, settings, fresh_demo_key)
-
-    base = f"http://{args.host}:{args.port}"
-    print(f"claimledger is serving on {base}")
-    print(f"  API docs:   {base}/schema")
-    if args.embedded:
-        print(f"  database:   embedded PostgreSQL, data in {settings.data_dir}")
-    if demo_key is not None:
-        print(f"  editor key: {demo_key.secret}")
-    sys.stdout.flush()
-    # uvicorn re-raises SIGTERM after its graceful shutdown; make that an ordinary exit so the
-    # embedded server is stopped on the way out.
-    signal.signal(signal.SIGTERM, _exit_quietly)
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        loop="uvloop",
-        http="httptools",
-        log_level="info",
-        access_log=False,
-        # Open streams never end by themselves: a stop gives them this long, then closes them.
-        timeout_graceful_shutdown=5,
-    )
     return 0
 
 

@@ -9,31 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from claimledger.projections.schema import MIGRATIONS as VIEW_MIGRATIONS
+from claimledger.runtime.keys import MIGRATIONS as KEY_MIGRATIONS
 from claimledger.store.db import connect
 from claimledger.store.events import MIGRATIONS as EVENT_STORE_MIGRATIONS
 from claimledger.webhooks.schema import MIGRATIONS as WEBHOOK_MIGRATIONS
 
-SYSTEM_KEY_ID = "00000000-0000-0000-0000-000000000000"
-
-API_KEYS = f"""
-CREATE SCHEMA IF NOT EXISTS ledger;
-CREATE TABLE IF NOT EXISTS ledger.api_keys (
-    id uuid PRIMARY KEY,
-    name text NOT NULL,
-    role text NOT NULL CHECK (role IN ('reader', 'editor', 'admin')),
-    key_hash text UNIQUE,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    revoked_at timestamptz
-);
--- The command line writes as this key; it has no secret, so nobody can present it over HTTP.
-INSERT INTO ledger.api_keys (id, name, role, key_hash)
-VALUES ('{SYSTEM_KEY_ID}', 'command line', 'admin', NULL)
-ON CONFLICT (id) DO NOTHING;
-"""
-
 MIGRATIONS: Sequence[tuple[str, str]] = (
     *EVENT_STORE_MIGRATIONS,
-    ("0002_api_keys", API_KEYS),
+    *KEY_MIGRATIONS,
     *VIEW_MIGRATIONS,
     *WEBHOOK_MIGRATIONS,
 )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -97,11 +96,3 @@ async def background_workers(
             await group.start(supervised, "the dispatcher", workers.dispatcher.run)
         yield workers
         group.cancel_scope.cancel()
-
-
-async def run_until_signalled(settings: Settings) -> None:
-    """Run only the workers (no HTTP) until SIGTERM or SIGINT."""
-    async with background_workers(settings):
-        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async for _ in signals:
-                return

@@ -12,11 +12,10 @@ import secrets
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import anyio
 import asyncpg
 import pytest
 from litestar import Litestar
@@ -24,13 +23,12 @@ from litestar.testing import AsyncTestClient
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from claimledger.api.app import create_app
-from claimledger.api.auth import KeyStore, Role
 from claimledger.domain.ledger import Ledger
+from claimledger.runtime.bootstrap import Services, prepared, started
 from claimledger.runtime.embedded import embedded_postgres
-from claimledger.runtime.migrations import migrate
+from claimledger.runtime.keys import Role
 from claimledger.runtime.settings import Settings
-from claimledger.store.db import Connection, close, connect, create_pool
-from claimledger.store.eventstore import open_ledger
+from claimledger.store.db import Connection, close, connect
 
 
 @pytest.fixture
@@ -101,7 +99,7 @@ class Databases:
             if self.template is None:
                 self.template = f"claimledger_test_{self.run_id}_tpl"
                 await connection.execute(f'CREATE DATABASE "{self.template}"')
-                await migrate(as_url(with_database(self.server_url, self.template)))
+                await prepared(as_url(with_database(self.server_url, self.template)))
             self.count += 1
             name = f"claimledger_test_{self.run_id}_{self.count}"
             await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
@@ -161,13 +159,23 @@ class Keys:
 
 
 @pytest.fixture
-async def keys(database_url: str) -> Keys:
-    pool = await create_pool(database_url, size=1)
-    try:
-        store = KeyStore(pool, cache_seconds=0)
-        made = {role: await store.create(name=f"test {role.label}", role=role) for role in Role}
-    finally:
-        await pool.close()
+def quiet(settings: Settings) -> Settings:
+    """This test's settings with no projector or dispatcher: for tests that write or project
+    below the HTTP edge and run their own."""
+    return replace(settings, roles=frozenset())
+
+
+@pytest.fixture
+async def services(quiet: Settings) -> AsyncIterator[Services]:
+    """The services of this test's database (``runtime.bootstrap``), without workers."""
+    async with started(quiet) as running:
+        yield running
+
+
+@pytest.fixture
+async def keys(services: Services) -> Keys:
+    store = services.keys
+    made = {role: await store.create(name=f"test {role.label}", role=role) for role in Role}
     return Keys(
         reader=made[Role.READER].secret,
         editor=made[Role.EDITOR].secret,
@@ -176,15 +184,9 @@ async def keys(database_url: str) -> Keys:
 
 
 @pytest.fixture
-async def ledger(database_url: str) -> AsyncIterator[Ledger]:
+def ledger(services: Services) -> Ledger:
     """The write side on this test's database, for tests that write below the HTTP edge."""
-    opened = await anyio.to_thread.run_sync(
-        lambda: open_ledger(database_url, pool_size=2, clock_skew_seconds=300)
-    )
-    try:
-        yield opened
-    finally:
-        await anyio.to_thread.run_sync(opened.close)
+    return services.writer.ledger
 
 
 @pytest.fixture

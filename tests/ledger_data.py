@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
 
 from claimledger.domain.ledger import Ledger
 from claimledger.domain.receipts import StatementRequest
 from claimledger.domain.statement import StatementDraft
 from claimledger.domain.values import Reliability, Stance, Verdict
 from claimledger.runtime.demo import load_demo, load_scenario
-from claimledger.runtime.migrations import SYSTEM_KEY_ID
+from claimledger.runtime.keys import SYSTEM_KEY_ID
 
-WRITER = UUID(SYSTEM_KEY_ID)
+WRITER = SYSTEM_KEY_ID
 
 
 def populate(ledger: Ledger) -> None:

@@ -10,7 +10,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from claimledger.api import presenters
 from claimledger.api.auth import KEY_OPTIONAL, Role
-from claimledger.api.deps import PrincipalDep, ViewDep, WriterDep
+from claimledger.api.deps import PrincipalDep, ReadDep, WriterDep
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from claimledger.api.read_schemas import Claim, HistoryPage
 from claimledger.api.reads import Cursor, Limit, decode_cursor, encode_cursor
@@ -151,14 +151,14 @@ async def give_verdict(
     opt={"role": Role.READER},
     security=KEY_OPTIONAL,
 )
-async def get_claim(claim_id: FromPath[UUID], bitemporal: ViewDep) -> Response[Claim]:
+async def get_claim(claim_id: FromPath[UUID], bitemporal_read: ReadDep) -> Response[Claim]:
     """The claim's derived status, its reasons and the editors' verdict, as known at `known_at`
     and from what was published before `published_before`."""
-    view = bitemporal
-    found = await queries.claim(view.db, claim_id, view.moment)
+    read = bitemporal_read
+    found = await queries.claim(read.db, claim_id, read.moment)
     if found is None:
         raise NotFound("claim", claim_id)
-    return view.respond(presenters.claim(found))
+    return read.respond(presenters.claim(found))
 
 
 @get(
@@ -171,21 +171,21 @@ async def get_claim(claim_id: FromPath[UUID], bitemporal: ViewDep) -> Response[C
     security=KEY_OPTIONAL,
 )
 async def claim_history(
-    claim_id: FromPath[UUID], view: ViewDep, cursor: Cursor = None, limit: Limit = 100
+    claim_id: FromPath[UUID], read: ReadDep, cursor: Cursor = None, limit: Limit = 100
 ) -> Response[HistoryPage]:
     """Status intervals `[recorded_from, recorded_to)` with the statement that caused each
     change. A new claim starts `unverified`; as known at `known_at`, the last interval is open."""
     after = decode_cursor(cursor, "history", tuple[int])
-    async with session(view.db) as db:
-        if not await queries.claim_exists(db, claim_id, view.known_at):
+    async with session(read.db) as db:
+        if not await queries.claim_exists(db, claim_id, read.known_at):
             raise NotFound("claim", claim_id)
         rows = await queries.history(
             db,
             claim_id,
-            known_at=view.known_at,
+            known_at=read.known_at,
             after_seq=after[0] if after else None,
             limit=limit + 1,
         )
     page = [presenters.history_item(row) for row in rows[:limit]]
     next_cursor = encode_cursor("history", rows[limit - 1]["seq"]) if len(rows) > limit else None
-    return view.respond(HistoryPage(items=page, next_cursor=next_cursor))
+    return read.respond(HistoryPage(items=page, next_cursor=next_cursor))

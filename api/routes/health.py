@@ -6,13 +6,13 @@ from typing import Any
 
 import anyio
 from litestar import Response, get
-from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from msgspec import Struct
 
+from claimledger.api.deps import ServicesDep
 from claimledger.api.problems import PROBLEM_TYPES, database_unavailable, problem_responses
-from claimledger.runtime.settings import Settings
+from claimledger.runtime.bootstrap import Services
 
 MAX_LAG = 1000
 
@@ -49,12 +49,11 @@ class Readiness(Struct, kw_only=True):
     dispatcher_error: str | None = None
 
 
-def _dispatcher_stuck(state: State, settings: Settings) -> str | None:
-    workers = getattr(state, "workers", None)
-    dispatcher = None if workers is None else workers.dispatcher
+def _dispatcher_stuck(services: Services) -> str | None:
+    dispatcher = services.workers.dispatcher
     if dispatcher is None or dispatcher.failing_since is None:
         return None
-    if anyio.current_time() - dispatcher.failing_since <= settings.stuck_after_seconds:
+    if anyio.current_time() - dispatcher.failing_since <= services.settings.stuck_after_seconds:
         return None
     return str(dispatcher.error)
 
@@ -65,15 +64,15 @@ def _dispatcher_stuck(state: State, settings: Settings) -> str | None:
     summary="Readiness: the database answers and the read model keeps up",
     tags=["operations"],
 )
-async def ready(state: State) -> Response[Readiness]:
+async def ready(services: ServicesDep) -> Response[Readiness]:
     """200 when the database answers, the projector is at most 1,000 events behind the ledger's
     head and has not stood still behind it for longer than `stuck_after_seconds` (30 s), and
     this process's dispatcher (if any) can ask for work; 503 otherwise, with the same body and
     `status` `unavailable`, `lagging` or `stuck`."""
-    settings: Settings = state.settings
+    settings = services.settings
     try:
         with anyio.fail_after(2):
-            row = await state.pool.fetchrow(_TRACKING)
+            row = await services.pool.fetchrow(_TRACKING)
     except Exception as error:
         if not database_unavailable(error):
             raise
@@ -81,10 +80,11 @@ async def ready(state: State) -> Response[Readiness]:
             status="unavailable", database=False, projected_position=0, head_position=0, lag=0
         )
         return Response(body, status_code=503, headers={"Retry-After": "1"})
+    assert row is not None  # the tracking row is made by the migrations
     done, head = int(row["position"]), int(row["head"])
     lag = max(0, head - done)
     idle = float(row["idle_seconds"] or 0.0)
-    dispatcher_error = _dispatcher_stuck(state, settings)
+    dispatcher_error = _dispatcher_stuck(services)
     if (lag > 0 and idle > settings.stuck_after_seconds) or dispatcher_error is not None:
         status = "stuck"
     elif lag > MAX_LAG:

@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from claimledger.api import presenters
 from claimledger.api.auth import KEY_OPTIONAL, Role
-from claimledger.api.deps import PrincipalDep, ViewDep, WriterDep
+from claimledger.api.deps import PrincipalDep, ReadDep, WriterDep
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from claimledger.api.read_schemas import Incident, IncidentPage, TimelinePage
 from claimledger.api.reads import BadParameter, Cursor, Limit, decode_cursor, encode_cursor
@@ -128,7 +128,7 @@ def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
     security=KEY_OPTIONAL,
 )
 async def list_incidents(
-    view: ViewDep,
+    read: ReadDep,
     status: StatusFilter = None,
     tag: TagFilter = None,
     country: CountryFilter = None,
@@ -149,15 +149,15 @@ async def list_incidents(
         bbox=parse_bbox(bbox),
     )
     rows = await queries.incidents(
-        view.db,
+        read.db,
         filters,
-        known_at=view.known_at,
+        known_at=read.known_at,
         before_position=before[0] if before else None,
         limit=limit + 1,
     )
     page = [presenters.incident(row) for row in rows[:limit]]
     next_cursor = encode_cursor("incidents", page[-1].position) if len(rows) > limit else None
-    return view.respond(IncidentPage(items=page, next_cursor=next_cursor))
+    return read.respond(IncidentPage(items=page, next_cursor=next_cursor))
 
 
 @get(
@@ -169,16 +169,16 @@ async def list_incidents(
     opt={"role": Role.READER},
     security=KEY_OPTIONAL,
 )
-async def get_incident(incident_id: FromPath[UUID], bitemporal: ViewDep) -> Response[Incident]:
+async def get_incident(incident_id: FromPath[UUID], bitemporal_read: ReadDep) -> Response[Incident]:
     """The incident and each of its claims with its status, as known at `known_at` and from
     what was published before `published_before`."""
-    view = bitemporal
-    async with session(view.db) as db:
-        row = await queries.incident(db, incident_id, known_at=view.known_at)
+    read = bitemporal_read
+    async with session(read.db) as db:
+        row = await queries.incident(db, incident_id, known_at=read.known_at)
         if row is None:
             raise NotFound("incident", incident_id)
-        claims = await queries.incident_claims(db, incident_id, view.moment)
-    return view.respond(presenters.incident(row, claims))
+        claims = await queries.incident_claims(db, incident_id, read.moment)
+    return read.respond(presenters.incident(row, claims))
 
 
 @get(
@@ -193,15 +193,15 @@ async def get_incident(incident_id: FromPath[UUID], bitemporal: ViewDep) -> Resp
 )
 async def incident_timeline(
     incident_id: FromPath[UUID],
-    bitemporal: ViewDep,
+    bitemporal_read: ReadDep,
     filters: TimelineFilterDep,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Response[TimelinePage]:
     """Statements on the incident's claims, ordered by `published_at`, as known at `known_at`."""
-    view = bitemporal
-    async with session(view.db) as db:
-        if not await queries.incident_exists(db, incident_id, view.known_at):
+    read = bitemporal_read
+    async with session(read.db) as db:
+        if not await queries.incident_exists(db, incident_id, read.known_at):
             raise NotFound("incident", incident_id)
-        in_one = replace(view, db=db)
+        in_one = replace(read, db=db)
         return await timeline_page(in_one, replace(filters, incident_id=incident_id), cursor, limit)

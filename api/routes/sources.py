@@ -10,7 +10,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from claimledger.api import presenters
 from claimledger.api.auth import KEY_OPTIONAL, Role
-from claimledger.api.deps import PrincipalDep, ViewDep, WriterDep
+from claimledger.api.deps import PrincipalDep, ReadDep, WriterDep
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from claimledger.api.read_schemas import Source, SourcePage
 from claimledger.api.reads import Cursor, Limit, decode_cursor, encode_cursor
@@ -79,7 +79,7 @@ async def rate_source(
     security=KEY_OPTIONAL,
 )
 async def list_sources(
-    view: ViewDep,
+    read: ReadDep,
     kind: Annotated[SourceKind | None, QueryParameter(description="Only this kind")] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
@@ -87,13 +87,13 @@ async def list_sources(
     """Sources by name, with their reliability grade (as it was at `known_at`, if given)."""
     after = decode_cursor(cursor, "sources", tuple[str, UUID])
     rows = await queries.sources(
-        view.db, known_at=view.known_at, kind=kind, after=after, limit=limit + 1
+        read.db, known_at=read.known_at, kind=kind, after=after, limit=limit + 1
     )
     page = [presenters.source(row) for row in rows[:limit]]
     next_cursor = (
         encode_cursor("sources", page[-1].name, page[-1].id) if len(rows) > limit else None
     )
-    return view.respond(SourcePage(items=page, next_cursor=next_cursor))
+    return read.respond(SourcePage(items=page, next_cursor=next_cursor))
 
 
 @get(
@@ -105,9 +105,9 @@ async def list_sources(
     opt={"role": Role.READER},
     security=KEY_OPTIONAL,
 )
-async def get_source(source_id: FromPath[UUID], view: ViewDep) -> Response[Source]:
+async def get_source(source_id: FromPath[UUID], read: ReadDep) -> Response[Source]:
     """A source and its reliability grade (as it was at `known_at`, if given)."""
-    row = await queries.source(view.db, source_id, known_at=view.known_at)
+    row = await queries.source(read.db, source_id, known_at=read.known_at)
     if row is None:
         raise NotFound("source", source_id)
-    return view.respond(presenters.source(row))
+    return read.respond(presenters.source(row))

@@ -21,17 +21,19 @@ import asyncpg
 from litestar import Request, Response, get
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, Stream
 
 from claimledger.api.auth import Role
+from claimledger.api.deps import ServicesDep
 from claimledger.api.problems import READ_PROBLEMS, problem, problem_responses
-from claimledger.api.reads import INT64_MAX, ReadSource
+from claimledger.api.reads import INT64_MAX
 from claimledger.api.webhook_schemas import EventType
 from claimledger.projections.projector import RECONNECT_SECONDS
 from claimledger.projections.schema import LAST_SEQ
-from claimledger.runtime.settings import Settings
+from claimledger.runtime.bootstrap import ReadSource
 from claimledger.store.db import CONNECTION_ERRORS
 
 log = logging.getLogger("claimledger.stream")
@@ -92,6 +94,12 @@ class StreamCount:
                 self.open -= 1
 
         return give_back
+
+
+def provide_streams(state: State) -> StreamCount:
+    """This process's count of open streams (made with the app)."""
+    streams: StreamCount = state.streams
+    return streams
 
 
 def event_id(position: int, seq: int) -> str:
@@ -195,10 +203,11 @@ class EventStream(ServerSentEvent):
     responses=problem_responses(*READ_PROBLEMS),
     opt={"role": Role.READER},
     exception_handlers={StreamsFull: _streams_full},
+    dependencies={"streams": Provide(provide_streams, sync_to_thread=False)},
 )
 async def stream(
-    request: Request[Any, Any, Any],
-    state: State,
+    services: ServicesDep,
+    streams: NamedDependency[StreamCount],
     types: Annotated[
         list[EventType] | None, QueryParameter(description="Only these event types")
     ] = None,
@@ -214,16 +223,14 @@ async def stream(
     """Every change as it is projected: `event` is its type, `id` its position, `data` its
     JSON. Without `Last-Event-ID` (or with an empty one) the stream starts with what happens
     next. A comment line (`: keep-alive`) is sent every 15 s while nothing happens."""
-    source: ReadSource = state.reads
+    source = services.reads
     if last_event_id is not None and last_event_id.strip():
         after = parse_event_id(last_event_id)
     else:
         after = (source.watcher.position, LAST_SEQ)
     wanted = [str(t) for t in types] if types else None
-    settings: Settings = state.settings
-    streams: StreamCount = state.streams
     give_back = streams.take()
-    events = _events(source, after, wanted, settings.stream_heartbeat_seconds, give_back)
+    events = _events(source, after, wanted, services.settings.stream_heartbeat_seconds, give_back)
 
     async def close() -> None:
         # A client that goes while a chunk is being sent leaves the generator at its yield,

@@ -13,7 +13,7 @@ from litestar.params import QueryParameter
 
 from claimledger.api import presenters
 from claimledger.api.auth import KEY_OPTIONAL, Role
-from claimledger.api.deps import ViewDep
+from claimledger.api.deps import ReadDep
 from claimledger.api.problems import READ_PROBLEMS, problem_responses
 from claimledger.api.read_schemas import TimelinePage
 from claimledger.api.reads import (
@@ -21,7 +21,7 @@ from claimledger.api.reads import (
     BadParameter,
     Cursor,
     Limit,
-    View,
+    ReadContext,
     decode_cursor,
     encode_cursor,
     parse_instant,
@@ -60,23 +60,23 @@ TIMELINE_FILTERS = {"filters": Provide(provide_timeline_filter, sync_to_thread=F
 
 
 async def timeline_page(
-    view: View, filters: queries.TimelineFilter, cursor: str | None, limit: int
+    read: ReadContext, filters: queries.TimelineFilter, cursor: str | None, limit: int
 ) -> Response[TimelinePage]:
     after = decode_cursor(cursor, "timeline", tuple[datetime, int])
     if (
         filters.published_after is not None
-        and view.moment.published_before is not None
-        and filters.published_after >= view.moment.published_before
+        and read.moment.published_before is not None
+        and filters.published_after >= read.moment.published_before
     ):
         raise BadParameter("published_after", "must be before published_before")
-    rows = await queries.timeline(view.db, filters, view.moment, after=after, limit=limit + 1)
+    rows = await queries.timeline(read.db, filters, read.moment, after=after, limit=limit + 1)
     page = [presenters.timeline_item(row) for row in rows[:limit]]
     next_cursor = (
         encode_cursor("timeline", page[-1].published_at, page[-1].position)
         if len(rows) > limit
         else None
     )
-    return view.respond(TimelinePage(items=page, next_cursor=next_cursor))
+    return read.respond(TimelinePage(items=page, next_cursor=next_cursor))
 
 
 @get(
@@ -90,7 +90,7 @@ async def timeline_page(
     dependencies=TIMELINE_FILTERS,
 )
 async def timeline(
-    bitemporal: ViewDep,
+    bitemporal_read: ReadDep,
     filters: TimelineFilterDep,
     incident_id: Annotated[UUID | None, QueryParameter(description="Only this incident")] = None,
     cursor: Cursor = None,
@@ -99,4 +99,4 @@ async def timeline(
     """Every statement, ordered by `published_at`, as known at `known_at`, with filters."""
     if incident_id is not None:
         filters = replace(filters, incident_id=incident_id)
-    return await timeline_page(bitemporal, filters, cursor, limit)
+    return await timeline_page(bitemporal_read, filters, cursor, limit)

@@ -6,11 +6,10 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 from litestar import Response, delete, get, patch, post
-from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
 from claimledger.api.auth import Role
-from claimledger.api.deps import WriterDep
+from claimledger.api.deps import DbDep, ServicesDep, SettingsDep, WriterDep
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from claimledger.api.reads import Cursor, Limit, decode_cursor, encode_cursor
 from claimledger.api.webhook_schemas import (
@@ -24,7 +23,7 @@ from claimledger.api.webhook_schemas import (
     WebhookUpdate,
 )
 from claimledger.domain.errors import InvalidInput, NotFound
-from claimledger.runtime.settings import Settings
+from claimledger.store.db import Pool
 from claimledger.webhooks import deliveries, subscriptions
 from claimledger.webhooks.delivery import Message, attempt
 from claimledger.webhooks.guard import check_url
@@ -49,13 +48,13 @@ def _checked(url: str) -> str:
     responses=problem_responses(*WRITE_PROBLEMS),
     opt=ADMIN,
 )
-async def create_webhook(data: JSONBody[WebhookCreate], state: State, writer: WriterDep) -> Webhook:
+async def create_webhook(data: JSONBody[WebhookCreate], db: DbDep, writer: WriterDep) -> Webhook:
     """Deliveries start with events after this moment (replay reaches back). The `secret`
     (`whsec_…`) is shown here only: verify deliveries with it per Standard Webhooks."""
     if data.incident_ids:
         await writer.require_incidents(data.incident_ids, field="incident_ids")
     row, secret = await subscriptions.create(
-        state.pool,
+        db,
         subscriptions.Subscription(
             url=_checked(data.url),
             event_types=[str(t) for t in data.event_types],
@@ -74,19 +73,17 @@ async def create_webhook(data: JSONBody[WebhookCreate], state: State, writer: Wr
     responses=problem_responses(*READ_PROBLEMS),
     opt=ADMIN,
 )
-async def list_webhooks(state: State, cursor: Cursor = None, limit: Limit = 50) -> WebhookPage:
+async def list_webhooks(db: DbDep, cursor: Cursor = None, limit: Limit = 50) -> WebhookPage:
     """Subscriptions in order of creation (secrets are never shown again)."""
     after = decode_cursor(cursor, "webhooks", tuple[datetime])
-    rows = await subscriptions.listing(
-        state.pool, after=after[0] if after else None, limit=limit + 1
-    )
+    rows = await subscriptions.listing(db, after=after[0] if after else None, limit=limit + 1)
     items = [Webhook.of(row) for row in rows[:limit]]
     next_cursor = encode_cursor("webhooks", items[-1].created_at) if len(rows) > limit else None
     return WebhookPage(items=items, next_cursor=next_cursor)
 
 
-async def _found(state: State, webhook_id: UUID) -> dict[str, object]:
-    row = await subscriptions.get(state.pool, webhook_id)
+async def _found(db: Pool, webhook_id: UUID) -> dict[str, object]:
+    row = await subscriptions.get(db, webhook_id)
     if row is None:
         raise NotFound("webhook", webhook_id)
     return row
@@ -100,9 +97,9 @@ async def _found(state: State, webhook_id: UUID) -> dict[str, object]:
     responses=problem_responses(*READ_PROBLEMS, 404),
     opt=ADMIN,
 )
-async def get_webhook(webhook_id: FromPath[UUID], state: State) -> Webhook:
+async def get_webhook(webhook_id: FromPath[UUID], db: DbDep) -> Webhook:
     """The subscription and its delivery state: how far it has got, pending attempts."""
-    return Webhook.of(await _found(state, webhook_id))
+    return Webhook.of(await _found(db, webhook_id))
 
 
 @patch(
@@ -114,7 +111,11 @@ async def get_webhook(webhook_id: FromPath[UUID], state: State) -> Webhook:
     opt=ADMIN,
 )
 async def update_webhook(
-    webhook_id: FromPath[UUID], data: JSONBody[WebhookUpdate], state: State, writer: WriterDep
+    webhook_id: FromPath[UUID],
+    data: JSONBody[WebhookUpdate],
+    db: DbDep,
+    writer: WriterDep,
+    settings: SettingsDep,
 ) -> Webhook:
     """Change the URL, event types, incidents or description; `enabled: true` re-enables a
     disabled endpoint; `rotate_secret: true` answers a new secret (shown once)."""
@@ -123,9 +124,8 @@ async def update_webhook(
         _checked(changes["url"])
     if changes.get("incident_ids"):
         await writer.require_incidents(changes["incident_ids"], field="incident_ids")
-    settings: Settings = state.settings
     updated = await subscriptions.update(
-        state.pool,
+        db,
         webhook_id,
         changes,
         rotate=data.rotate_secret,
@@ -145,9 +145,9 @@ async def update_webhook(
     responses=problem_responses(401, 403, 404),
     opt=ADMIN,
 )
-async def delete_webhook(webhook_id: FromPath[UUID], state: State) -> None:
+async def delete_webhook(webhook_id: FromPath[UUID], db: DbDep) -> None:
     """Remove the subscription and its delivery log."""
-    if not await subscriptions.delete(state.pool, webhook_id):
+    if not await subscriptions.delete(db, webhook_id):
         raise NotFound("webhook", webhook_id)
 
 
@@ -160,13 +160,13 @@ async def delete_webhook(webhook_id: FromPath[UUID], state: State) -> None:
     opt=ADMIN,
 )
 async def list_deliveries(
-    webhook_id: FromPath[UUID], state: State, cursor: Cursor = None, limit: Limit = 50
+    webhook_id: FromPath[UUID], db: DbDep, cursor: Cursor = None, limit: Limit = 50
 ) -> DeliveryPage:
     """Every attempt: when, the answer's status code, latency, and the error or refusal."""
-    await _found(state, webhook_id)
+    await _found(db, webhook_id)
     before = decode_cursor(cursor, "deliveries", tuple[int])
     rows = await deliveries.listing(
-        state.pool, webhook_id, before=before[0] if before else None, limit=limit + 1
+        db, webhook_id, before=before[0] if before else None, limit=limit + 1
     )
     items = [Delivery(**{k: v for k, v in row.items() if k != "id"}) for row in rows[:limit]]
     next_cursor = encode_cursor("deliveries", rows[limit - 1]["id"]) if len(rows) > limit else None
@@ -183,16 +183,15 @@ async def list_deliveries(
     status_code=202,
 )
 async def replay_webhook(
-    webhook_id: FromPath[UUID], data: JSONBody[ReplayCreate], state: State
+    webhook_id: FromPath[UUID], data: JSONBody[ReplayCreate], services: ServicesDep
 ) -> Replay:
     """Messages from `from_position` on are delivered again, in order, with the same
     `webhook-id`s as the first time."""
-    count = await subscriptions.replay(state.pool, webhook_id, data.from_position)
+    count = await subscriptions.replay(services.pool, webhook_id, data.from_position)
     if count is None:
         raise NotFound("webhook", webhook_id)
-    workers = state.workers
-    if workers.dispatcher is not None:
-        workers.dispatcher.wake()
+    if services.workers.dispatcher is not None:
+        services.workers.dispatcher.wake()
     return Replay(id=webhook_id, from_position=data.from_position, messages=count)
 
 
@@ -205,21 +204,21 @@ async def replay_webhook(
     opt=ADMIN,
     status_code=200,
 )
-async def test_webhook(webhook_id: FromPath[UUID], state: State) -> Response[Delivery]:
+async def test_webhook(webhook_id: FromPath[UUID], services: ServicesDep) -> Response[Delivery]:
     """Sign and send a `webhook.test` message right away; answers how the attempt went."""
-    target = await subscriptions.secrets_of(state.pool, webhook_id)
+    target = await subscriptions.secrets_of(services.pool, webhook_id)
     if target is None:
         raise NotFound("webhook", webhook_id)
     url, secrets = target
-    settings: Settings = state.settings
     message = Message(
         id=f"msg_test_{uuid4().hex}",
         type="webhook.test",
         timestamp=datetime.now(UTC),
         data={"webhook": str(webhook_id), "message": "a test message from claimledger"},
     )
-    result = await attempt(state.webhook_client, settings.delivery_options(), url, message, secrets)
-    await deliveries.record(state.pool, webhook_id, message, 1, result)
+    options = services.settings.delivery_options()
+    result = await attempt(services.webhook_client, options, url, message, secrets)
+    await deliveries.record(services.pool, webhook_id, message, 1, result)
     delivery = Delivery(
         webhook_id=message.id,
         type=message.type,

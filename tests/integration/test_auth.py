@@ -6,8 +6,8 @@ from uuid import UUID
 
 import asyncpg
 
-from claimledger.api.auth import KeyStore, Role
-from claimledger.store.db import create_pool
+from claimledger.runtime.bootstrap import Services
+from claimledger.runtime.keys import Role
 from tests.conftest import Keys
 from tests.helpers import Client, created, incident
 
@@ -53,16 +53,12 @@ async def test_an_editor_cannot_rate_but_an_admin_can_do_both(client: Client, ke
     assert as_admin.status_code == 201
 
 
-async def test_a_revoked_key_is_refused(client: Client, database_url: str) -> None:
-    pool = await create_pool(database_url, size=1)
-    try:
-        store = KeyStore(pool, cache_seconds=0)
-        key = await store.create(name="short-lived", role=Role.EDITOR)
-        headers = {"Authorization": f"Bearer {key.secret}"}
-        assert (await client.post("/v1/sources", json=SOURCE, headers=headers)).status_code == 201
-        assert await store.revoke(key.id)
-    finally:
-        await pool.close()
+async def test_a_revoked_key_is_refused(client: Client, services: Services) -> None:
+    store = services.keys
+    key = await store.create(name="short-lived", role=Role.EDITOR)
+    headers = {"Authorization": f"Bearer {key.secret}"}
+    assert (await client.post("/v1/sources", json=SOURCE, headers=headers)).status_code == 201
+    assert await store.revoke(key.id)
     assert (await client.post("/v1/sources", json=SOURCE, headers=headers)).status_code == 401
 
 

@@ -12,11 +12,10 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from claimledger.api.app import create_app
+from claimledger.runtime.bootstrap import Services
 from claimledger.runtime.demo import Scenario, load_scenario
 from claimledger.runtime.settings import Settings
-from claimledger.store.db import close, connect
 from claimledger.store.events import head_position
-from claimledger.store.eventstore import open_ledger
 from tests.ledger_data import populate
 
 
@@ -54,24 +53,10 @@ class Demo:
         raise AssertionError(position)
 
 
-async def populated(database_url: str) -> int:
-    ledger = await anyio.to_thread.run_sync(
-        lambda: open_ledger(database_url, pool_size=2, clock_skew_seconds=300)
-    )
-    try:
-        await anyio.to_thread.run_sync(populate, ledger)
-    finally:
-        await anyio.to_thread.run_sync(ledger.close)
-    connection = await connect(database_url)
-    try:
-        return await head_position(connection)
-    finally:
-        await close(connection)
-
-
 @pytest.fixture
-async def demo(settings: Settings, database_url: str) -> AsyncIterator[Demo]:
-    head = await populated(database_url)
+async def demo(settings: Settings, services: Services) -> AsyncIterator[Demo]:
+    await anyio.to_thread.run_sync(populate, services.writer.ledger)
+    head = await head_position(services.pool)
     async with AsyncTestClient(app=create_app(settings)) as client:
         yield Demo(client, load_scenario(), head)
 

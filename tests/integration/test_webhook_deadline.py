@@ -17,8 +17,8 @@ import anyio
 from litestar.testing import AsyncTestClient
 
 from claimledger.api.app import create_app
+from claimledger.runtime.bootstrap import started
 from claimledger.runtime.settings import Settings
-from claimledger.runtime.workers import background_workers
 from tests.conftest import Keys
 from tests.helpers import incident, until
 from tests.integration.test_webhooks import deliveries, subscribe
@@ -131,7 +131,7 @@ async def test_two_dispatchers_send_a_dripping_receiver_one_attempt_at_a_time(
         async with AsyncTestClient(app=create_app(api_only)) as client:
             hook = await subscribe(client, keys, receiver.url, "incident.opened")
             await incident(client, keys.editor)
-            async with background_workers(dispatching), background_workers(dispatching):
+            async with started(dispatching), started(dispatching):
                 await until(lambda: receiver.finished() >= 4, within=30, what="four attempts")
             log = await deliveries(client, keys, hook["id"])
 

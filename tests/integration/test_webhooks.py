@@ -13,9 +13,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from claimledger.api.app import create_app
+from claimledger.runtime.bootstrap import started
 from claimledger.runtime.demo import load_scenario
 from claimledger.runtime.settings import Settings
-from claimledger.runtime.workers import background_workers
 from tests.conftest import Keys
 from tests.helpers import (
     Client,
@@ -158,11 +158,11 @@ async def test_a_receiver_that_was_down_while_the_dispatcher_restarted_gets_ever
         async def refused_once() -> bool:
             return any(d["outcome"] == "failed" for d in await deliveries(client, keys, hook["id"]))
 
-        async with background_workers(dispatching):
+        async with started(dispatching):
             await eventually(refused_once, what="a failed attempt while the receiver is down")
         # The first dispatcher is gone; the receiver comes back; a new dispatcher starts.
         with receiving(Receiver(port=port)) as receiver:
-            async with background_workers(dispatching):
+            async with started(dispatching):
                 await until(lambda: len(receiver.delivered) >= 4, what="all four after restart")
 
                 async def all_logged() -> bool:
@@ -371,7 +371,7 @@ async def test_two_dispatchers_deliver_each_message_once_in_order(
         with receiving(receivers[0]), receiving(receivers[1]), receiving(receivers[2]):
             hooks = [await subscribe(client, keys, r.url, "incident.opened") for r in receivers]
             opened = [await incident(client, keys.editor, title=f"I{n}") for n in range(10)]
-            async with background_workers(dispatching), background_workers(dispatching):
+            async with started(dispatching), started(dispatching):
                 for receiver in receivers:
                     await until(lambda r=receiver: len(r.delivered) >= 10)  # type: ignore[misc]
     for hook, receiver in zip(hooks, receivers, strict=True):

@@ -1,0 +1,93 @@
+"""``claimledger serve``: the API, the projector and the dispatcher, in one process or apart.
+
+The port is bound before anything else, so a start that cannot bind it fails at once, before it
+touches the ledger or its keys. Then the services start (``runtime.bootstrap``), the demo is
+loaded if asked for, and uvicorn serves the app on those services until SIGTERM or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import socket
+import sys
+from dataclasses import replace
+
+import anyio
+
+from claimledger.runtime.bootstrap import Services, started
+from claimledger.runtime.demo import load_demo
+from claimledger.runtime.keys import SYSTEM_KEY_ID, NewKey, Role
+from claimledger.runtime.settings import Settings
+from claimledger.store.events import is_empty
+
+DEMO_KEY_NAME = "demo editor (make run)"
+
+
+def serve_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.role != "all":
+        settings = replace(settings, roles=frozenset({args.role}))
+    if "api" not in settings.roles:
+        print(f"claimledger {args.role} running; stop it with SIGTERM or Ctrl-C")
+        sys.stdout.flush()
+        anyio.run(_workers_until_signalled, settings)
+        return 0
+    try:
+        listening = socket.create_server((args.host, args.port))
+    except OSError as error:
+        print(f"claimledger cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 2
+    anyio.run(_serve, args, settings, listening, backend_options={"use_uvloop": True})
+    return 0
+
+
+async def _serve(args: argparse.Namespace, settings: Settings, listening: socket.socket) -> None:
+    import uvicorn
+
+    from claimledger.api.app import create_app
+
+    async with started(settings) as services:
+        demo_key = await _demo(services) if args.demo else None
+        base = f"http://{args.host}:{args.port}"
+        print(f"claimledger is serving on {base}")
+        print(f"  API docs:   {base}/schema")
+        if args.embedded:
+            print(f"  database:   embedded PostgreSQL, data in {settings.data_dir}")
+        if demo_key is not None:
+            print(f"  editor key: {demo_key.secret}")
+        sys.stdout.flush()
+        config = uvicorn.Config(
+            create_app(settings, services),
+            http="httptools",
+            log_level="info",
+            access_log=False,
+            # Open streams never end by themselves: a stop gives them this long, then closes them.
+            timeout_graceful_shutdown=5,
+        )
+        # uvicorn stops gracefully on SIGTERM or SIGINT and then raises the signal again: once
+        # it is done, that is no more than the services closing and the process ending.
+        for stop in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop, _already_stopping)
+        await uvicorn.Server(config).serve(sockets=[listening])
+
+
+async def _demo(services: Services) -> NewKey:
+    """The Tiotkino scenario in an empty ledger, and a fresh editor key for it."""
+    if await is_empty(services.pool):
+        writer = services.writer
+        loaded = await writer.run(load_demo, writer.ledger, recorded_by=SYSTEM_KEY_ID)
+        print(f"loaded the Tiotkino scenario ({loaded.written} entities and statements)")
+    await services.keys.revoke_named(DEMO_KEY_NAME)
+    return await services.keys.create(name=DEMO_KEY_NAME, role=Role.EDITOR)
+
+
+async def _workers_until_signalled(settings: Settings) -> None:
+    """The projector or the dispatcher alone (no HTTP) until SIGTERM or SIGINT."""
+    async with started(settings):
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for _ in signals:
+                return
+
+
+def _already_stopping(signum: int, frame: object) -> None:
+    """The signal uvicorn raises again after it has stopped: the stop is under way."""
