@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -11,15 +10,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from claimledger.api.schemas import NO_NUL, Strict
-
-
-class EventType(StrEnum):
-    CLAIM_STATUS_CHANGED = "claim.status_changed"
-    CLAIM_VERDICT_CHANGED = "claim.verdict_changed"
-    STATEMENT_RECORDED = "statement.recorded"
-    STATEMENT_WITHDRAWN = "statement.withdrawn"
-    INCIDENT_OPENED = "incident.opened"
-
+from claimledger.projections.outbox import EventType
 
 WebhookUrl = Annotated[
     str, Meta(min_length=8, max_length=2048, pattern=r"^https?://[^\x00-\x20\x7f]+$")

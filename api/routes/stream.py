@@ -30,7 +30,7 @@ from claimledger.api.auth import Role
 from claimledger.api.deps import ServicesDep
 from claimledger.api.problems import READ_PROBLEMS, problem, problem_responses
 from claimledger.api.reads import INT64_MAX
-from claimledger.api.webhook_schemas import EventType
+from claimledger.projections.outbox import EventType
 from claimledger.projections.projector import RECONNECT_SECONDS
 from claimledger.projections.schema import LAST_SEQ
 from claimledger.runtime.bootstrap import ReadSource
