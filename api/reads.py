@@ -1,4 +1,4 @@
-"""What every read shares: read-your-writes waits, time parameters, cursors and HTTP caching.
+"""What every read shares: read-your-writes waits, time parameters and HTTP caching.
 
 A GET with ``min_position=N`` waits (bounded) until the projector has passed N, else answers 503
 with ``Retry-After``. Every answer carries the projector's position and a strong ETag; an answer
@@ -11,11 +11,10 @@ more than the replica has applied is answered from the primary.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import msgspec
@@ -26,7 +25,7 @@ from litestar.params import QueryParameter
 
 from claimledger.domain.errors import InvalidInput
 from claimledger.domain.values import check_instant
-from claimledger.projections.queries import Moment
+from claimledger.projections.queries.moment import Moment
 from claimledger.projections.watcher import PositionWatcher
 from claimledger.runtime.bootstrap import ReadSource, Services
 from claimledger.runtime.settings import Settings
@@ -109,48 +108,6 @@ MinPosition = Annotated[
         schema_extra={"minimum": 0},
     ),
 ]
-Cursor = Annotated[
-    str | None,
-    QueryParameter(
-        max_length=512,
-        pattern=r"^[A-Za-z0-9_-]+$",
-        description="`next_cursor` from the previous page (any other value is a 400).",
-    ),
-]
-Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Items per page (1-200).")]
-
-
-def encode_cursor(kind: str, *values: Any) -> str:
-    raw = _encoder.encode([kind, *values])
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def decode_cursor(value: str | None, kind: str, shape: type[T]) -> T | None:
-    """The values a cursor of ``kind`` holds, typed as ``shape``; a 400 when it is not one."""
-    if value is None:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        tagged = msgspec.json.decode(raw, type=list[Any])
-        if not tagged or tagged[0] != kind:
-            raise ValueError(kind)
-        values = msgspec.convert(list(tagged[1:]), type=shape)
-        if not all(map(_storable, values)):  # type: ignore[call-overload]
-            raise ValueError(kind)
-    except (ValueError, msgspec.DecodeError, msgspec.ValidationError, TypeError, OverflowError):
-        raise BadParameter("cursor", "not a cursor this list gave out") from None
-    return values
-
-
-def _storable(value: object) -> bool:
-    """Whether a cursor's value can be a query parameter (a forged one may not be)."""
-    if isinstance(value, int):
-        return -INT64_MAX - 1 <= value <= INT64_MAX
-    if isinstance(value, str):
-        return "\x00" not in value
-    if isinstance(value, datetime):
-        value.astimezone(UTC)  # OverflowError for an instant with no UTC form
-    return True
 
 
 @dataclass
@@ -197,7 +154,7 @@ def _etags(header: str | None) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",")}
 
 
-async def _source(services: Services, min_position: int | None) -> ReadSource:
+async def _read_source(services: Services, min_position: int | None) -> ReadSource:
     """Where to read: the read database, or the primary when the read database has not yet
     applied ``min_position``; waiting (bounded) for the primary when it has not either."""
     reads = services.reads
@@ -227,7 +184,7 @@ async def provide_read(
 ) -> ReadContext:
     """A read as known at ``known_at`` (or now), once the views have passed ``min_position``."""
     moment = Moment(known_at=parse_instant("known_at", known_at))
-    source = await _source(services, min_position)
+    source = await _read_source(services, min_position)
     return ReadContext(request, source.pool, source.watcher, services.settings, moment)
 
 
@@ -243,5 +200,5 @@ async def provide_bitemporal_read(
         known_at=parse_instant("known_at", known_at),
         published_before=parse_instant("published_before", published_before),
     )
-    source = await _source(services, min_position)
+    source = await _read_source(services, min_position)
     return ReadContext(request, source.pool, source.watcher, services.settings, moment)

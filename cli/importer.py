@@ -18,11 +18,11 @@ from uuid import UUID
 
 import msgspec
 
-from claimledger.api.schemas import (
-    ClaimCreate,
+from claimledger.api.schemas.claims import ClaimCreate
+from claimledger.api.schemas.incidents import IncidentCreate
+from claimledger.api.schemas.sources import SourceCreate
+from claimledger.api.schemas.statements import (
     IdempotencyKeyText,
-    IncidentCreate,
-    SourceCreate,
     StatementBatchItem,
     WithdrawalCreate,
 )

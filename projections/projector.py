@@ -19,7 +19,7 @@ import anyio
 from anyio.abc import TaskStatus
 from eventsourcing.persistence import StoredEvent
 
-from claimledger.projections.apply import BatchApplier, Positioned
+from claimledger.projections.batch import Positioned, apply_batch
 from claimledger.projections.decoding import EventDecoder
 from claimledger.projections.schema import REBUILT_TABLES
 from claimledger.store.db import CONNECTION_ERRORS, Connection, close, connect, is_deterministic
@@ -276,7 +276,7 @@ class Projector:
                 )
                 for row in rows
             ]
-            await BatchApplier(connection, events).apply()
+            await apply_batch(connection, events)
             end = rows[-1]["notification_id"]
             if self.fault is not None:
                 await self.fault(start, end)

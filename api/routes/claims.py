@@ -8,23 +8,20 @@ from uuid import UUID
 from litestar import Response, get, post
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
-from claimledger.api import presenters
 from claimledger.api.auth import KEY_OPTIONAL, Role
 from claimledger.api.deps import PrincipalDep, ReadDep, WriterDep
+from claimledger.api.paging import Cursor, Limit, decode_cursor, page_of
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
-from claimledger.api.read_schemas import Claim, HistoryPage
-from claimledger.api.reads import Cursor, Limit, decode_cursor, encode_cursor
-from claimledger.api.schemas import (
+from claimledger.api.schemas.claims import Claim, HistoryItem, HistoryPage, VerdictCreate
+from claimledger.api.schemas.common import Written, WrittenBatch
+from claimledger.api.schemas.statements import (
     StatementBatchCreate,
     StatementCreate,
-    VerdictCreate,
     WithdrawalCreate,
-    Written,
-    WrittenBatch,
 )
 from claimledger.domain.errors import NotFound
 from claimledger.domain.receipts import StatementRequest
-from claimledger.projections import queries
+from claimledger.projections.queries import claims as claim_queries
 from claimledger.store.db import session
 
 BATCH_MAX_BODY = 16 * 1024 * 1024
@@ -155,10 +152,10 @@ async def get_claim(claim_id: FromPath[UUID], bitemporal_read: ReadDep) -> Respo
     """The claim's derived status, its reasons and the editors' verdict, as known at `known_at`
     and from what was published before `published_before`."""
     read = bitemporal_read
-    found = await queries.claim(read.db, claim_id, read.moment)
+    found = await claim_queries.get(read.db, claim_id, read.moment)
     if found is None:
         raise NotFound("claim", claim_id)
-    return read.respond(presenters.claim(found))
+    return read.respond(Claim.of(found))
 
 
 @get(
@@ -177,15 +174,16 @@ async def claim_history(
     change. A new claim starts `unverified`; as known at `known_at`, the last interval is open."""
     after = decode_cursor(cursor, "history", tuple[int])
     async with session(read.db) as db:
-        if not await queries.claim_exists(db, claim_id, read.known_at):
+        if not await claim_queries.exists(db, claim_id, read.known_at):
             raise NotFound("claim", claim_id)
-        rows = await queries.history(
+        rows = await claim_queries.history(
             db,
             claim_id,
             known_at=read.known_at,
             after_seq=after[0] if after else None,
             limit=limit + 1,
         )
-    page = [presenters.history_item(row) for row in rows[:limit]]
-    next_cursor = encode_cursor("history", rows[limit - 1]["seq"]) if len(rows) > limit else None
-    return read.respond(HistoryPage(items=page, next_cursor=next_cursor))
+    page, next_cursor = page_of(rows, limit, "history", lambda row: (row["seq"],))
+    return read.respond(
+        HistoryPage(items=[HistoryItem.of(row) for row in page], next_cursor=next_cursor)
+    )

@@ -9,17 +9,25 @@ from uuid import UUID
 from litestar import Response, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from claimledger.api import presenters
 from claimledger.api.auth import KEY_OPTIONAL, Role
 from claimledger.api.deps import PrincipalDep, ReadDep, WriterDep
+from claimledger.api.paging import Cursor, Limit, decode_cursor, page_of
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
-from claimledger.api.read_schemas import Incident, IncidentPage, TimelinePage
-from claimledger.api.reads import BadParameter, Cursor, Limit, decode_cursor, encode_cursor
+from claimledger.api.reads import BadParameter
 from claimledger.api.routes.timeline import TIMELINE_FILTERS, TimelineFilterDep, timeline_page
-from claimledger.api.schemas import ClaimCreate, IncidentCreate, IncidentRevision, Written
+from claimledger.api.schemas.claims import ClaimCreate
+from claimledger.api.schemas.common import Written
+from claimledger.api.schemas.incidents import (
+    Incident,
+    IncidentCreate,
+    IncidentPage,
+    IncidentRevision,
+)
+from claimledger.api.schemas.statements import TimelinePage
 from claimledger.domain.errors import NotFound
 from claimledger.domain.values import Status
-from claimledger.projections import queries
+from claimledger.projections.queries import claims as claim_queries
+from claimledger.projections.queries import incidents as incident_queries
 from claimledger.store.db import session
 
 
@@ -142,22 +150,23 @@ async def list_incidents(
     refuted, confirmed, denied, claimed, retracted, unverified; `status_counts` has them all.
     """
     before = decode_cursor(cursor, "incidents", tuple[int])
-    filters = queries.IncidentFilter(
+    filters = incident_queries.IncidentFilter(
         statuses=[s.value for s in status or ()],
         tags=tag or (),
         country=country,
         bbox=parse_bbox(bbox),
     )
-    rows = await queries.incidents(
+    rows = await incident_queries.listing(
         read.db,
         filters,
         known_at=read.known_at,
         before_position=before[0] if before else None,
         limit=limit + 1,
     )
-    page = [presenters.incident(row) for row in rows[:limit]]
-    next_cursor = encode_cursor("incidents", page[-1].position) if len(rows) > limit else None
-    return read.respond(IncidentPage(items=page, next_cursor=next_cursor))
+    page, next_cursor = page_of(rows, limit, "incidents", lambda row: (row["position"],))
+    return read.respond(
+        IncidentPage(items=[Incident.of(row) for row in page], next_cursor=next_cursor)
+    )
 
 
 @get(
@@ -174,11 +183,11 @@ async def get_incident(incident_id: FromPath[UUID], bitemporal_read: ReadDep) ->
     what was published before `published_before`."""
     read = bitemporal_read
     async with session(read.db) as db:
-        row = await queries.incident(db, incident_id, known_at=read.known_at)
+        row = await incident_queries.get(db, incident_id, known_at=read.known_at)
         if row is None:
             raise NotFound("incident", incident_id)
-        claims = await queries.incident_claims(db, incident_id, read.moment)
-    return read.respond(presenters.incident(row, claims))
+        claims = await claim_queries.of_incident(db, incident_id, read.moment)
+    return read.respond(Incident.of(row, claims))
 
 
 @get(
@@ -201,7 +210,7 @@ async def incident_timeline(
     """Statements on the incident's claims, ordered by `published_at`, as known at `known_at`."""
     read = bitemporal_read
     async with session(read.db) as db:
-        if not await queries.incident_exists(db, incident_id, read.known_at):
+        if not await incident_queries.exists(db, incident_id, read.known_at):
             raise NotFound("incident", incident_id)
         in_one = replace(read, db=db)
         return await timeline_page(in_one, replace(filters, incident_id=incident_id), cursor, limit)

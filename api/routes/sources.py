@@ -8,16 +8,15 @@ from uuid import UUID
 from litestar import Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from claimledger.api import presenters
 from claimledger.api.auth import KEY_OPTIONAL, Role
 from claimledger.api.deps import PrincipalDep, ReadDep, WriterDep
+from claimledger.api.paging import Cursor, Limit, decode_cursor, page_of
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
-from claimledger.api.read_schemas import Source, SourcePage
-from claimledger.api.reads import Cursor, Limit, decode_cursor, encode_cursor
-from claimledger.api.schemas import SourceCreate, SourceRatingCreate, Written
+from claimledger.api.schemas.common import Written
+from claimledger.api.schemas.sources import Source, SourceCreate, SourcePage, SourceRatingCreate
 from claimledger.domain.errors import NotFound
 from claimledger.domain.values import SourceKind
-from claimledger.projections import queries
+from claimledger.projections.queries import sources as source_queries
 
 
 @post(
@@ -86,14 +85,11 @@ async def list_sources(
 ) -> Response[SourcePage]:
     """Sources by name, with their reliability grade (as it was at `known_at`, if given)."""
     after = decode_cursor(cursor, "sources", tuple[str, UUID])
-    rows = await queries.sources(
+    rows = await source_queries.listing(
         read.db, known_at=read.known_at, kind=kind, after=after, limit=limit + 1
     )
-    page = [presenters.source(row) for row in rows[:limit]]
-    next_cursor = (
-        encode_cursor("sources", page[-1].name, page[-1].id) if len(rows) > limit else None
-    )
-    return read.respond(SourcePage(items=page, next_cursor=next_cursor))
+    page, next_cursor = page_of(rows, limit, "sources", lambda row: (row["name"], row["id"]))
+    return read.respond(SourcePage(items=[Source.of(row) for row in page], next_cursor=next_cursor))
 
 
 @get(
@@ -107,7 +103,7 @@ async def list_sources(
 )
 async def get_source(source_id: FromPath[UUID], read: ReadDep) -> Response[Source]:
     """A source and its reliability grade (as it was at `known_at`, if given)."""
-    row = await queries.source(read.db, source_id, known_at=read.known_at)
+    row = await source_queries.get(read.db, source_id, known_at=read.known_at)
     if row is None:
         raise NotFound("source", source_id)
-    return read.respond(presenters.source(row))
+    return read.respond(Source.of(row))

@@ -11,23 +11,15 @@ from litestar import Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
-from claimledger.api import presenters
 from claimledger.api.auth import KEY_OPTIONAL, Role
 from claimledger.api.deps import ReadDep
+from claimledger.api.paging import Cursor, Limit, decode_cursor, page_of
 from claimledger.api.problems import READ_PROBLEMS, problem_responses
-from claimledger.api.read_schemas import TimelinePage
-from claimledger.api.reads import (
-    INSTANT,
-    BadParameter,
-    Cursor,
-    Limit,
-    ReadContext,
-    decode_cursor,
-    encode_cursor,
-    parse_instant,
-)
+from claimledger.api.reads import INSTANT, BadParameter, ReadContext, parse_instant
+from claimledger.api.schemas.statements import TimelineItem, TimelinePage
 from claimledger.domain.values import Stance
-from claimledger.projections import queries
+from claimledger.projections.queries import timelines as timeline_queries
+from claimledger.projections.queries.timelines import TimelineFilter
 
 
 def provide_timeline_filter(
@@ -44,9 +36,9 @@ def provide_timeline_filter(
     withdrawn: Annotated[
         bool, QueryParameter(description="Include withdrawn statements (marked `withdrawn_at`)")
     ] = True,
-) -> queries.TimelineFilter:
+) -> TimelineFilter:
     """The filters both timelines take."""
-    return queries.TimelineFilter(
+    return TimelineFilter(
         claim_id=claim_id,
         source_id=source_id,
         stances=[s.value for s in stance or ()],
@@ -55,12 +47,12 @@ def provide_timeline_filter(
     )
 
 
-TimelineFilterDep = NamedDependency[queries.TimelineFilter]
+TimelineFilterDep = NamedDependency[TimelineFilter]
 TIMELINE_FILTERS = {"filters": Provide(provide_timeline_filter, sync_to_thread=False)}
 
 
 async def timeline_page(
-    read: ReadContext, filters: queries.TimelineFilter, cursor: str | None, limit: int
+    read: ReadContext, filters: TimelineFilter, cursor: str | None, limit: int
 ) -> Response[TimelinePage]:
     after = decode_cursor(cursor, "timeline", tuple[datetime, int])
     if (
@@ -69,14 +61,15 @@ async def timeline_page(
         and filters.published_after >= read.moment.published_before
     ):
         raise BadParameter("published_after", "must be before published_before")
-    rows = await queries.timeline(read.db, filters, read.moment, after=after, limit=limit + 1)
-    page = [presenters.timeline_item(row) for row in rows[:limit]]
-    next_cursor = (
-        encode_cursor("timeline", page[-1].published_at, page[-1].position)
-        if len(rows) > limit
-        else None
+    rows = await timeline_queries.statements(
+        read.db, filters, read.moment, after=after, limit=limit + 1
     )
-    return read.respond(TimelinePage(items=page, next_cursor=next_cursor))
+    page, next_cursor = page_of(
+        rows, limit, "timeline", lambda row: (row["published_at"], row["position"])
+    )
+    return read.respond(
+        TimelinePage(items=[TimelineItem.of(row) for row in page], next_cursor=next_cursor)
+    )
 
 
 @get(

@@ -10,9 +10,9 @@ from litestar.params import FromPath, JSONBody
 
 from claimledger.api.auth import Role
 from claimledger.api.deps import DbDep, ServicesDep, SettingsDep, WriterDep
+from claimledger.api.paging import Cursor, Limit, decode_cursor, page_of
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
-from claimledger.api.reads import Cursor, Limit, decode_cursor, encode_cursor
-from claimledger.api.webhook_schemas import (
+from claimledger.api.schemas.webhooks import (
     Delivery,
     DeliveryPage,
     Replay,
@@ -77,9 +77,8 @@ async def list_webhooks(db: DbDep, cursor: Cursor = None, limit: Limit = 50) -> 
     """Subscriptions in order of creation (secrets are never shown again)."""
     after = decode_cursor(cursor, "webhooks", tuple[datetime])
     rows = await subscriptions.listing(db, after=after[0] if after else None, limit=limit + 1)
-    items = [Webhook.of(row) for row in rows[:limit]]
-    next_cursor = encode_cursor("webhooks", items[-1].created_at) if len(rows) > limit else None
-    return WebhookPage(items=items, next_cursor=next_cursor)
+    page, next_cursor = page_of(rows, limit, "webhooks", lambda row: (row["created_at"],))
+    return WebhookPage(items=[Webhook.of(row) for row in page], next_cursor=next_cursor)
 
 
 async def _found(db: Pool, webhook_id: UUID) -> dict[str, object]:
@@ -168,9 +167,8 @@ async def list_deliveries(
     rows = await deliveries.listing(
         db, webhook_id, before=before[0] if before else None, limit=limit + 1
     )
-    items = [Delivery(**{k: v for k, v in row.items() if k != "id"}) for row in rows[:limit]]
-    next_cursor = encode_cursor("deliveries", rows[limit - 1]["id"]) if len(rows) > limit else None
-    return DeliveryPage(items=items, next_cursor=next_cursor)
+    page, next_cursor = page_of(rows, limit, "deliveries", lambda row: (row["id"],))
+    return DeliveryPage(items=[Delivery.of(row) for row in page], next_cursor=next_cursor)
 
 
 @post(

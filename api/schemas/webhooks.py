@@ -1,4 +1,4 @@
-"""Bodies of the webhook subscription API."""
+"""Webhook subscriptions: subscribing and changing one, its delivery attempts, and replays."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta, Struct
 
-from claimledger.api.schemas import NO_NUL, Strict
+from claimledger.api.schemas.common import NO_NUL, FromRow, Row, Strict
 from claimledger.projections.outbox import EventType
 
 WebhookUrl = Annotated[
@@ -21,6 +21,8 @@ Description = Annotated[str, Meta(max_length=500, pattern=NO_NUL)]
 
 
 class WebhookCreate(Strict):
+    """An endpoint, the event types it wants, and optionally the incidents it follows."""
+
     url: WebhookUrl
     event_types: EventTypes
     description: Description | None = None
@@ -47,6 +49,8 @@ class WebhookUpdate(Strict):
 
 
 class Webhook(Struct, kw_only=True):
+    """A subscription and how far its deliveries have got."""
+
     id: UUID
     url: str
     description: str | None
@@ -65,32 +69,28 @@ class Webhook(Struct, kw_only=True):
     secret: str | None = None
 
     @classmethod
-    def of(cls, row: dict[str, Any], secret: str | None = None) -> Webhook:
-        return cls(
-            id=row["id"],
-            url=row["url"],
-            description=row["description"],
-            event_types=[EventType(t) for t in row["event_types"]],
-            incident_ids=row["incident_ids"],
-            enabled=row["enabled"],
-            disabled_reason=row["disabled_reason"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            delivered_through=row["cursor_position"],
-            pending_attempts=row["attempt"],
-            next_attempt_at=row["next_attempt_at"],
-            failing_since=row["failing_since"],
-            previous_secret_until=row["previous_secret_until"],
-            secret=secret,
+    def of(cls, row: Row, secret: str | None = None) -> Webhook:
+        """A row of ``webhooks.endpoints``, whose delivery cursor and attempt count the API
+        calls ``delivered_through`` and ``pending_attempts``."""
+        return msgspec.convert(
+            {
+                **row,
+                "delivered_through": row["cursor_position"],
+                "pending_attempts": row["attempt"],
+                "secret": secret,
+            },
+            cls,
         )
 
 
 class WebhookPage(Struct, kw_only=True):
+    """A page of subscriptions; ``next_cursor`` asks for the next (None on the last page)."""
+
     items: list[Webhook]
     next_cursor: str | None
 
 
-class Delivery(Struct, kw_only=True):
+class Delivery(FromRow, kw_only=True):
     """One attempt to deliver a message."""
 
     webhook_id: str
@@ -105,15 +105,21 @@ class Delivery(Struct, kw_only=True):
 
 
 class DeliveryPage(Struct, kw_only=True):
+    """A page of delivery attempts; ``next_cursor`` asks for the next (None on the last page)."""
+
     items: list[Delivery]
     next_cursor: str | None
 
 
 class ReplayCreate(Strict):
+    """Where a replay starts."""
+
     from_position: Annotated[int, Meta(ge=1, le=2**63 - 1)]
 
 
 class Replay(Struct, kw_only=True):
+    """A replay scheduled: from where, and how many messages it sends again."""
+
     id: UUID
     from_position: int
     messages: int

@@ -1,0 +1,159 @@
+"""Statements: recording them (one at a time or in a batch) with their evidence, withdrawing
+one, and reading them on a timeline."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta, Struct
+
+from claimledger.api.schemas.common import (
+    NO_NUL,
+    Aware,
+    Channel,
+    FromRow,
+    Latitude,
+    Longitude,
+    LongText,
+    Position,
+    ShortText,
+    Strict,
+    Url,
+)
+from claimledger.domain import values
+from claimledger.domain.receipts import StatementRequest
+from claimledger.domain.statement import StatementDraft
+from claimledger.domain.values import Stance
+
+IdempotencyKeyText = Annotated[str, Meta(min_length=1, max_length=255, pattern=NO_NUL)]
+Language = Annotated[
+    str, Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$", description="BCP 47 tag")
+]
+EvidenceKind = Annotated[
+    str, Meta(pattern=r"^[a-z][a-z0-9_]{0,31}$", examples=["video", "geolocation", "photo"])
+]
+Credibility = Annotated[int, Meta(ge=1, le=6, description="Admiralty credibility, 1 to 6")]
+Sha256 = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
+
+
+class EvidenceIn(Strict):
+    """What a statement points to, as a client gives it."""
+
+    kind: EvidenceKind
+    url: Url | None = None
+    description: ShortText | None = None
+    sha256: Sha256 | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+
+
+class Evidence(Struct, kw_only=True):
+    """What a statement points to, as the API shows it."""
+
+    kind: str
+    url: str | None = None
+    description: str | None = None
+    sha256: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+class StatementCreate(Strict):
+    """A source's stance on a claim, when it was published, and what it points to."""
+
+    source_id: UUID
+    stance: Stance
+    published_at: Aware
+    quote: LongText | None = None
+    language: Language | None = None
+    url: Url | None = None
+    channel: Channel | None = None
+    via_source_id: UUID | None = None
+    evidence: Annotated[list[EvidenceIn], Meta(max_length=50)] = []  # noqa: RUF012 - a Struct gives each instance its own
+    credibility: Credibility | None = None
+
+    def fingerprint(self, claim_id: UUID) -> str:
+        """A digest of what was asked, to tell a retry from a reused Idempotency-Key."""
+        body = msgspec.json.encode(self, order="sorted")
+        return hashlib.sha256(claim_id.bytes + body).hexdigest()
+
+    def draft(self) -> StatementDraft:
+        return StatementDraft(
+            source_id=self.source_id,
+            stance=self.stance,
+            published_at=self.published_at,
+            quote=self.quote,
+            language=self.language,
+            url=self.url,
+            channel=self.channel,
+            via_source_id=self.via_source_id,
+            evidence=tuple(values.Evidence(**msgspec.structs.asdict(e)) for e in self.evidence),
+            credibility=self.credibility,
+        )
+
+
+class StatementBatchItem(StatementCreate, kw_only=True):
+    """A statement and the claim it is about, in a batch."""
+
+    claim_id: UUID
+    idempotency_key: IdempotencyKeyText | None = None
+
+    def statement(self) -> StatementCreate:
+        fields = msgspec.structs.asdict(self)
+        del fields["claim_id"], fields["idempotency_key"]
+        return StatementCreate(**fields)
+
+    def request(self) -> StatementRequest:
+        return StatementRequest(
+            claim_id=self.claim_id,
+            draft=self.draft(),
+            idempotency_key=self.idempotency_key,
+            fingerprint=None
+            if self.idempotency_key is None
+            else self.statement().fingerprint(self.claim_id),
+        )
+
+
+class StatementBatchCreate(Strict):
+    """Up to 1,000 statements on any claims, recorded in one transaction."""
+
+    statements: Annotated[list[StatementBatchItem], Meta(min_length=1, max_length=1000)]
+
+
+class WithdrawalCreate(Strict):
+    """Why a statement recorded in error is withdrawn."""
+
+    reason: ShortText
+
+
+class TimelineItem(FromRow, kw_only=True):
+    """A statement on a timeline: its fields, where it sits, and when the ledger learned it."""
+
+    id: UUID
+    claim_id: UUID
+    incident_id: UUID
+    source_id: UUID
+    source_name: str
+    stance: Stance
+    published_at: datetime
+    quote: str | None
+    language: str | None
+    url: str | None
+    channel: str | None
+    via_source_id: UUID | None
+    evidence: list[Evidence]
+    credibility: int | None
+    recorded_at: datetime
+    withdrawn_at: datetime | None
+    position: Position
+
+
+class TimelinePage(Struct, kw_only=True):
+    """A page of statements; ``next_cursor`` asks for the next (None on the last page)."""
+
+    items: list[TimelineItem]
+    next_cursor: str | None

@@ -1,0 +1,11 @@
+"""Read queries over the views: what the API answers, as known now or at a past moment.
+
+``known_at`` limits an answer to what the ledger had recorded by then (withdrawals and revisions
+recorded later are not applied); ``published_before`` to what sources had said before then. A
+claim's status under either is derived again with the domain's rule from its statements
+(``facts``). One module a resource: ``sources``, ``incidents``, ``claims``, ``timelines``.
+"""
+
+from claimledger.projections.queries.facts import load_facts
+
+__all__ = ["load_facts"]

@@ -1,0 +1,145 @@
+"""Incidents with their claim counts and headline status, as known now or at a past moment."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from claimledger.domain.headline import headline
+from claimledger.projections.queries.moment import recorded_by
+from claimledger.store.db import Db, session
+
+_NOW = (
+    "SELECT i.id, i.title, i.summary, i.place, i.occurred_from, i.occurred_to,"
+    " i.occurred_precision, i.tags, i.recorded_at, i.revised_at, i.position, i.claim_count,"
+    " i.headline_status, i.status_counts FROM views.incidents i"
+)
+
+# The description current at $1, from the revision recorded last by then.
+_AT = (
+    "SELECT i.id, r.title, r.summary, r.place, r.occurred_from, r.occurred_to,"
+    " r.occurred_precision, r.tags, i.recorded_at,"
+    " CASE WHEN r.position = i.position THEN NULL ELSE r.recorded_at END AS revised_at,"
+    " i.position FROM views.incidents i"
+    " JOIN LATERAL (SELECT * FROM views.incident_revisions r WHERE r.incident_id = i.id"
+    "   AND r.recorded_at <= $1 ORDER BY r.position DESC LIMIT 1) r ON true"
+)
+
+# Claims of these incidents with the status each had at $2.
+_STATUS_AT = (
+    "SELECT h.incident_id, h.status, count(*)::int AS n FROM views.claim_history h"
+    " WHERE h.incident_id = ANY($1::uuid[]) AND h.recorded_from <= $2"
+    " AND (h.recorded_to IS NULL OR h.recorded_to > $2)"
+    " GROUP BY h.incident_id, h.status"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentFilter:
+    """What the incident list may be narrowed to; every filter given must hold."""
+
+    statuses: Sequence[str] = ()
+    tags: Sequence[str] = ()
+    country: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+
+
+def _conditions(
+    filters: IncidentFilter, params: list[Any], *, status_at: str | None, table: str
+) -> list[str]:
+    where: list[str] = []
+    if filters.tags:
+        params.append(list(filters.tags))
+        where.append(f"{table}.tags @> ${len(params)}::text[]")
+    if filters.country:
+        params.append(filters.country)
+        where.append(f"{table}.country = ${len(params)}")
+    if filters.bbox:
+        min_lon, min_lat, max_lon, max_lat = filters.bbox
+        params.extend([min_lon, max_lon, min_lat, max_lat])
+        n = len(params)
+        where.append(
+            f"{table}.lon BETWEEN ${n - 3} AND ${n - 2} AND {table}.lat BETWEEN ${n - 1} AND ${n}"
+        )
+    if filters.statuses:
+        params.append(list(filters.statuses))
+        if status_at is None:
+            where.append(
+                "EXISTS (SELECT 1 FROM views.claims c WHERE c.incident_id = i.id"
+                f" AND c.status = ANY(${len(params)}::text[]))"
+            )
+        else:
+            where.append(
+                "EXISTS (SELECT 1 FROM views.claim_history h WHERE h.incident_id = i.id"
+                f" AND h.status = ANY(${len(params)}::text[]) AND h.recorded_from <= {status_at}"
+                f" AND (h.recorded_to IS NULL OR h.recorded_to > {status_at}))"
+            )
+    return where
+
+
+async def listing(
+    db: Db,
+    filters: IncidentFilter,
+    *,
+    known_at: datetime | None,
+    before_position: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Incidents newest first (by position), each with its claim statuses at ``known_at``."""
+    params: list[Any] = []
+    if known_at is None:
+        sql = _NOW
+        where = _conditions(filters, params, status_at=None, table="i")
+    else:
+        params.append(known_at)
+        sql = _AT
+        where = [
+            "i.recorded_at <= $1",
+            *_conditions(filters, params, status_at="$1", table="r"),
+        ]
+    if before_position is not None:
+        params.append(before_position)
+        where.append(f"i.position < ${len(params)}")
+    params.append(limit)
+    sql += (" WHERE " + " AND ".join(where) if where else "") + (
+        f" ORDER BY i.position DESC LIMIT ${len(params)}"
+    )
+    async with session(db) as one:
+        rows = [dict(row) for row in await one.fetch(sql, *params)]
+        if known_at is not None and rows:
+            await _statuses_at(one, rows, known_at)
+    return rows
+
+
+async def _statuses_at(db: Db, rows: list[dict[str, Any]], known_at: datetime) -> None:
+    """Fill in each incident's claim counts and headline as they were at ``known_at``."""
+    counts: dict[UUID, dict[str, int]] = defaultdict(dict)
+    for row in await db.fetch(_STATUS_AT, [r["id"] for r in rows], known_at):
+        counts[row["incident_id"]][row["status"]] = row["n"]
+    for row in rows:
+        per_status = counts.get(row["id"], {})
+        row["status_counts"] = per_status
+        row["claim_count"] = sum(per_status.values())
+        row["headline_status"] = headline(per_status).value
+
+
+async def get(db: Db, incident_id: UUID, *, known_at: datetime | None) -> dict[str, Any] | None:
+    """One incident as it was described at ``known_at`` (or now), if the ledger had it."""
+    if known_at is None:
+        row = await db.fetchrow(_NOW + " WHERE i.id = $1", incident_id)
+        return None if row is None else dict(row)
+    row = await db.fetchrow(_AT + " WHERE i.id = $2 AND i.recorded_at <= $1", known_at, incident_id)
+    if row is None:
+        return None
+    found = [dict(row)]
+    await _statuses_at(db, found, known_at)
+    return found[0]
+
+
+async def exists(db: Db, incident_id: UUID, known_at: datetime | None) -> bool:
+    """Whether the ledger had the incident by ``known_at`` (or has it now)."""
+    return await recorded_by(db, "incidents", incident_id, known_at)
