@@ -18,7 +18,7 @@ import msgspec
 from claimledger.domain.claim import ClaimAdded, ClaimVerdictGiven
 from claimledger.domain.incident import IncidentOpened, IncidentRevised
 from claimledger.domain.source import SourceRated, SourceRegistered
-from claimledger.domain.statement import StatementRecorded, StatementWithdrawn
+from claimledger.domain.statement import StatementDraft, StatementRecorded, StatementWithdrawn
 from claimledger.domain.status import UNVERIFIED, DerivedStatus
 from claimledger.domain.values import Status
 from claimledger.projections import outbox
@@ -49,6 +49,10 @@ _Entry = (
     | outbox.IncidentOpened
 )
 _TYPE_OF = {struct: kind for kind, struct in outbox.CATALOGUE.items()}
+
+
+# What a recorded statement says, by the names its event and its outbox entry share.
+_SAID = ("claim_id", "incident_id", *StatementDraft.__dataclass_fields__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,27 +176,15 @@ class Batch:
         )
 
     def _recorded(self, position: int, event: StatementRecorded) -> None:
-        shown = outbox.StatementRecorded(
+        said = {name: getattr(event, name) for name in _SAID}
+        said.update(
             id=event.originator_id,
-            claim_id=event.claim_id,
-            incident_id=event.incident_id,
-            source_id=event.source_id,
             source_name=self.prior.source_names.get(event.source_id, ""),
-            stance=event.stance,
-            published_at=event.published_at,
-            quote=event.quote,
-            language=event.language,
-            url=event.url,
-            channel=event.channel,
-            via_source_id=event.via_source_id,
-            evidence=msgspec.convert(
-                event.evidence, list[outbox.EvidenceShown], from_attributes=True
-            ),
-            credibility=event.credibility,
             recorded_at=event.timestamp,
             withdrawn_at=None,
             position=position,
         )
+        shown = msgspec.convert(said, outbox.StatementRecorded, from_attributes=True)
         self.rows.statements.append(statement_row(shown, event.recorded_by))
         self._announce(shown)
         state = self.prior.claims[event.claim_id]

@@ -29,7 +29,9 @@ class EventType(StrEnum):
     INCIDENT_OPENED = "incident.opened"
 
 
-class EvidenceShown(Struct, kw_only=True):
+class Evidence(Struct, kw_only=True):
+    """What a statement points to, as the API shows it."""
+
     kind: str
     url: str | None = None
     description: str | None = None
@@ -53,7 +55,7 @@ class StatementShown(Struct, kw_only=True):
     url: str | None
     channel: str | None
     via_source_id: UUID | None
-    evidence: list[EvidenceShown]
+    evidence: list[Evidence]
     credibility: int | None
     recorded_at: datetime
     withdrawn_at: datetime | None

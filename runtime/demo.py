@@ -21,7 +21,6 @@ from claimledger.domain.statement import StatementDraft
 from claimledger.domain.values import (
     Evidence,
     Place,
-    PlacePrecision,
     SourceKind,
     Stance,
     TimePrecision,
@@ -40,16 +39,6 @@ class ScenarioSource(msgspec.Struct, forbid_unknown_fields=True):
     channels: list[str] = []
 
 
-class ScenarioPlace(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    admin1: str | None = None
-    admin2: str | None = None
-    country: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-    precision: PlacePrecision | None = None
-
-
 class ScenarioClaim(msgspec.Struct, forbid_unknown_fields=True):
     key: str
     text: str
@@ -59,19 +48,11 @@ class ScenarioIncident(msgspec.Struct, forbid_unknown_fields=True):
     key: str
     title: str
     claims: list[ScenarioClaim]
-    place: ScenarioPlace | None = None
+    place: Place | None = None
     occurred_from: Aware | None = None
     occurred_to: Aware | None = None
     occurred_precision: TimePrecision | None = None
     tags: list[str] = []
-
-
-class ScenarioEvidence(msgspec.Struct, forbid_unknown_fields=True):
-    kind: str
-    description: str | None = None
-    url: str | None = None
-    lat: float | None = None
-    lon: float | None = None
 
 
 class ScenarioStep(msgspec.Struct, forbid_unknown_fields=True):
@@ -84,7 +65,7 @@ class ScenarioStep(msgspec.Struct, forbid_unknown_fields=True):
     quote: str | None = None
     channel: str | None = None
     via: str | None = None
-    evidence: list[ScenarioEvidence] = []
+    evidence: list[Evidence] = []
 
 
 class Scenario(msgspec.Struct, forbid_unknown_fields=True):
@@ -112,10 +93,7 @@ class Scenario(msgspec.Struct, forbid_unknown_fields=True):
             quote=step.quote,
             channel=step.channel,
             via_source_id=self.source_id(step.via) if step.via else None,
-            evidence=tuple(
-                Evidence(kind=e.kind, description=e.description, url=e.url, lat=e.lat, lon=e.lon)
-                for e in step.evidence
-            ),
+            evidence=tuple(step.evidence),
         )
 
 
@@ -179,20 +157,9 @@ def load_demo(ledger: Ledger, *, recorded_by: UUID) -> LoadReport:
 
 
 def _incident_draft(incident: ScenarioIncident) -> IncidentDraft:
-    place = incident.place
     return IncidentDraft(
         title=incident.title,
-        place=None
-        if place is None
-        else Place(
-            name=place.name,
-            admin1=place.admin1,
-            admin2=place.admin2,
-            country=place.country,
-            lat=place.lat,
-            lon=place.lon,
-            precision=place.precision,
-        ),
+        place=incident.place,
         occurred_from=incident.occurred_from,
         occurred_to=incident.occurred_to,
         occurred_precision=incident.occurred_precision,

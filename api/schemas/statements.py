@@ -4,7 +4,6 @@ one, and reading them on a timeline."""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -24,10 +23,10 @@ from claimledger.api.schemas.common import (
     Strict,
     Url,
 )
-from claimledger.domain import values
 from claimledger.domain.receipts import StatementRequest
 from claimledger.domain.statement import StatementDraft
 from claimledger.domain.values import Stance
+from claimledger.projections.outbox import StatementShown
 
 IdempotencyKeyText = Annotated[str, Meta(min_length=1, max_length=255, pattern=NO_NUL)]
 Language = Annotated[
@@ -51,17 +50,6 @@ class EvidenceIn(Strict):
     lon: Longitude | None = None
 
 
-class Evidence(Struct, kw_only=True):
-    """What a statement points to, as the API shows it."""
-
-    kind: str
-    url: str | None = None
-    description: str | None = None
-    sha256: str | None = None
-    lat: float | None = None
-    lon: float | None = None
-
-
 class StatementCreate(Strict):
     """A source's stance on a claim, when it was published, and what it points to."""
 
@@ -82,18 +70,7 @@ class StatementCreate(Strict):
         return hashlib.sha256(claim_id.bytes + body).hexdigest()
 
     def draft(self) -> StatementDraft:
-        return StatementDraft(
-            source_id=self.source_id,
-            stance=self.stance,
-            published_at=self.published_at,
-            quote=self.quote,
-            language=self.language,
-            url=self.url,
-            channel=self.channel,
-            via_source_id=self.via_source_id,
-            evidence=tuple(values.Evidence(**msgspec.structs.asdict(e)) for e in self.evidence),
-            credibility=self.credibility,
-        )
+        return msgspec.convert(self, StatementDraft, from_attributes=True)
 
 
 class StatementBatchItem(StatementCreate, kw_only=True):
@@ -130,25 +107,9 @@ class WithdrawalCreate(Strict):
     reason: ShortText
 
 
-class TimelineItem(FromRow, kw_only=True):
+class TimelineItem(StatementShown, FromRow, kw_only=True):
     """A statement on a timeline: its fields, where it sits, and when the ledger learned it."""
 
-    id: UUID
-    claim_id: UUID
-    incident_id: UUID
-    source_id: UUID
-    source_name: str
-    stance: Stance
-    published_at: datetime
-    quote: str | None
-    language: str | None
-    url: str | None
-    channel: str | None
-    via_source_id: UUID | None
-    evidence: list[Evidence]
-    credibility: int | None
-    recorded_at: datetime
-    withdrawn_at: datetime | None
     position: Position
 
 
