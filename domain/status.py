@@ -1,12 +1,13 @@
 """The status rule: the derived status of one claim from the statements in view, with its reasons.
 
-A pure function. The projector, the as-of reads and the tests all call ``derive_status``; nothing
-else decides a claim's status.
+Pure: no clock, no database. ``Tally`` keeps the rule's sets for a changing set of statements,
+source by source, so a statement added or withdrawn costs the work of its own source's
+statements; ``decide`` and ``derive_status`` apply it to a set given at once. The projector, the
+as-of reads and the tests all go through them; nothing else decides a claim's status.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,62 +49,157 @@ _VERB = {
     Stance.RETRACTS: "retracted",
 }
 _PARTY_STANCES = frozenset({Stance.ASSERTS, Stance.DENIES})
+_STANCES = tuple(Stance)
+# Rule 4: the first row whose stances all have a counted statement decides, and those
+# statements are the reasons, in this order.
+_CHOICES: tuple[tuple[Status, tuple[Stance, ...]], ...] = (
+    (Status.CONTESTED, (Stance.CONFIRMS, Stance.REFUTES)),
+    (Status.CONFIRMED, (Stance.CONFIRMS,)),
+    (Status.REFUTED, (Stance.REFUTES,)),
+    (Status.DISPUTED, (Stance.ASSERTS, Stance.DENIES)),
+    (Status.CLAIMED, (Stance.ASSERTS,)),
+    (Status.DENIED, (Stance.DENIES,)),
+    (Status.RETRACTED, (Stance.RETRACTS,)),
+)
+_DECIDED_BY = dict(_CHOICES)
 
 
 def _order(record: StanceRecord) -> tuple[datetime, int]:
     return (record.published_at, record.position)
 
 
+class _Source:
+    """One source's statements on a claim and what they count for under rules 2 and 3."""
+
+    __slots__ = ("counted", "party", "records")
+
+    def __init__(self) -> None:
+        # In order of publication (then position).
+        self.records: list[StanceRecord] = []
+        # The statements that count: its stances standing since its last retraction (rule 2),
+        # a confirmation or refutation only if the source is no party (rule 3); and every
+        # retraction, which counts for ``retracted``.
+        self.counted: list[StanceRecord] = []
+        # Whether the source asserted or denied the claim: a party (rule 3).
+        self.party = False
+
+    def refresh(self) -> None:
+        self.records.sort(key=_order)
+        party = self.party = any(r.stance in _PARTY_STANCES for r in self.records)
+        counted: list[StanceRecord] = []
+        for record in self.records:
+            if record.stance == Stance.RETRACTS:
+                counted = [r for r in counted if r.stance == Stance.RETRACTS]
+                counted.append(record)
+            elif record.stance in _PARTY_STANCES or not party:
+                counted.append(record)
+        self.counted = counted
+
+    def follows(self, record: StanceRecord) -> bool:
+        """Whether ``record`` comes after every statement of the source and leaves what counted
+        before it counting (so that it can be added without going through them all again)."""
+        records = self.records
+        if not records:
+            return True
+        return _order(record) >= _order(records[-1]) and (
+            self.party or record.stance not in _PARTY_STANCES
+        )
+
+
+class Tally:
+    """The rule's sets for the statements in view of one claim, kept as statements come and go.
+
+    Withdrawn statements are not in view: give only statements in view, and ``remove`` one when
+    it is withdrawn.
+    """
+
+    __slots__ = ("_counts", "_sources")
+
+    def __init__(self, records: Iterable[StanceRecord] = ()) -> None:
+        self._sources: dict[UUID, _Source] = {}
+        self._counts = dict.fromkeys(_STANCES, 0)
+        for record in records:
+            self._sources.setdefault(record.source_id, _Source()).records.append(record)
+        for source in self._sources.values():
+            source.refresh()
+            self._count(source, 1)
+
+    def add(self, record: StanceRecord) -> None:
+        source = self._sources.get(record.source_id)
+        if source is None:
+            source = self._sources[record.source_id] = _Source()
+        if not source.follows(record):
+            self._count(source, -1)
+            source.records.append(record)
+            source.refresh()
+            self._count(source, 1)
+            return
+        # The usual case, a statement later than the source's others: rules 2 and 3 by hand.
+        counts = self._counts
+        stance = record.stance
+        source.records.append(record)
+        if stance == Stance.RETRACTS:
+            for earlier in source.counted:
+                if earlier.stance != Stance.RETRACTS:
+                    counts[earlier.stance] -= 1
+            source.counted = [r for r in source.counted if r.stance == Stance.RETRACTS]
+        elif stance in _PARTY_STANCES:
+            source.party = True
+        elif source.party:
+            return
+        source.counted.append(record)
+        counts[stance] += 1
+
+    def remove(self, record: StanceRecord) -> None:
+        source = self._sources[record.source_id]
+        self._count(source, -1)
+        source.records = [r for r in source.records if r.statement_id != record.statement_id]
+        source.refresh()
+        self._count(source, 1)
+
+    def _count(self, source: _Source, sign: int) -> None:
+        counts = self._counts
+        for record in source.counted:
+            counts[record.stance] += sign
+
+    @property
+    def status(self) -> Status:
+        """Rule 4: which sets are non-empty decides the status."""
+        counts = self._counts
+        confirmed, refuted = counts[Stance.CONFIRMS], counts[Stance.REFUTES]
+        if confirmed or refuted:
+            if confirmed and refuted:
+                return Status.CONTESTED
+            return Status.CONFIRMED if confirmed else Status.REFUTED
+        asserted, denied = counts[Stance.ASSERTS], counts[Stance.DENIES]
+        if asserted and denied:
+            return Status.DISPUTED
+        if asserted:
+            return Status.CLAIMED
+        if denied:
+            return Status.DENIED
+        return Status.RETRACTED if counts[Stance.RETRACTS] else Status.UNVERIFIED
+
+    def deciding(self, status: Status | None = None) -> list[StanceRecord]:
+        """The statements that decided ``status`` (the current one by default), as rule 6 lists
+        them: by stance, each stance's in order of publication."""
+        stances = _DECIDED_BY.get(self.status if status is None else status, ())
+        chosen: list[StanceRecord] = []
+        for stance in stances:
+            chosen.extend(
+                sorted(
+                    (r for s in self._sources.values() for r in s.counted if r.stance == stance),
+                    key=_order,
+                )
+            )
+        return chosen
+
+
 def decide(records: Iterable[StanceRecord]) -> tuple[Status, list[StanceRecord]]:
     """The status rule's decision: the status and the statements that decided it."""
-    in_view = [r for r in records if not r.withdrawn]
-    if not in_view:
-        return Status.UNVERIFIED, []
-    in_view.sort(key=_order)
-
-    # Rule 2: a retraction cancels its source's stances published before it.
-    standing: dict[UUID, list[StanceRecord]] = {}
-    parties: set[UUID] = set()
-    retractions: list[StanceRecord] = []
-    for record in in_view:
-        if record.stance == Stance.RETRACTS:
-            standing[record.source_id] = []
-            retractions.append(record)
-        else:
-            standing.setdefault(record.source_id, []).append(record)
-            if record.stance in _PARTY_STANCES:
-                parties.add(record.source_id)
-
-    # Rule 3: a confirmation or refutation counts only from a source not party to the claim.
-    by_stance: dict[Stance, list[StanceRecord]] = defaultdict(list)
-    for record in sorted((r for kept in standing.values() for r in kept), key=_order):
-        if record.stance in _PARTY_STANCES or record.source_id not in parties:
-            by_stance[record.stance].append(record)
-
-    return _choose(by_stance, retractions)
-
-
-def _choose(
-    by_stance: dict[Stance, list[StanceRecord]], retractions: list[StanceRecord]
-) -> tuple[Status, list[StanceRecord]]:
-    """Rule 4: which sets are non-empty decides the status."""
-    confirming, refuting = by_stance[Stance.CONFIRMS], by_stance[Stance.REFUTES]
-    asserting, denying = by_stance[Stance.ASSERTS], by_stance[Stance.DENIES]
-    if confirming and refuting:
-        return Status.CONTESTED, confirming + refuting
-    if confirming:
-        return Status.CONFIRMED, confirming
-    if refuting:
-        return Status.REFUTED, refuting
-    if asserting and denying:
-        return Status.DISPUTED, asserting + denying
-    if asserting:
-        return Status.CLAIMED, asserting
-    if denying:
-        return Status.DENIED, denying
-    if retractions:
-        return Status.RETRACTED, retractions
-    return Status.UNVERIFIED, []
+    tally = Tally(r for r in records if not r.withdrawn)
+    status = tally.status
+    return status, tally.deciding(status)
 
 
 def derive_status(records: Iterable[StanceRecord]) -> DerivedStatus:

@@ -15,15 +15,22 @@ from uuid import UUID
 
 import msgspec
 
-from claimledger.domain.claim import ClaimAdded, ClaimVerdictGiven
-from claimledger.domain.incident import IncidentOpened, IncidentRevised
-from claimledger.domain.source import SourceRated, SourceRegistered
-from claimledger.domain.statement import StatementDraft, StatementRecorded, StatementWithdrawn
+from claimledger.domain.statement import StatementDraft
 from claimledger.domain.status import UNVERIFIED, DerivedStatus
 from claimledger.domain.values import Status
 from claimledger.projections import outbox
+from claimledger.projections.decoding import (
+    ClaimAdded,
+    ClaimVerdictGiven,
+    IncidentOpened,
+    IncidentRevised,
+    SourceRated,
+    SourceRegistered,
+    StatementRecorded,
+    StatementWithdrawn,
+)
 from claimledger.projections.history import ClaimState, Interval, StatementFact
-from claimledger.projections.prior import Prior, load_prior
+from claimledger.projections.memory import Memory
 from claimledger.projections.rows import (
     ClaimRow,
     ClaimStatus,
@@ -63,9 +70,14 @@ class Positioned:
     event: Any
 
 
-async def apply_batch(db: Connection, events: Sequence[Positioned]) -> int:
-    """Write a batch to the views, inside the caller's transaction; how many outbox entries."""
-    batch = Batch(await load_prior(db, (item.event for item in events)))
+async def apply_batch(db: Connection, memory: Memory, events: Sequence[Positioned]) -> int:
+    """Write a batch to the views, inside the caller's transaction; how many outbox entries.
+
+    ``memory`` holds the states the batch changes: when the transaction does not commit, the
+    caller must forget it.
+    """
+    await memory.recall(db, (item.event for item in events))
+    batch = Batch(memory)
     for item in events:
         batch.apply(item.position, item.event)
     rows = batch.finish()
@@ -76,8 +88,8 @@ async def apply_batch(db: Connection, events: Sequence[Positioned]) -> int:
 class Batch:
     """The rows and outbox entries of a batch's events, applied in position order."""
 
-    def __init__(self, prior: Prior) -> None:
-        self.prior = prior
+    def __init__(self, memory: Memory) -> None:
+        self.memory = memory
         self.rows = Rows()
         # Claims whose statements changed in this batch (or that are new): their history is
         # derived again and rewritten.
@@ -92,6 +104,7 @@ class Batch:
             case StatementWithdrawn():
                 self._withdrawn(position, event)
             case SourceRegistered():
+                self.memory.name_source(event.originator_id, event.name)
                 self.rows.sources.append(
                     SourceRow(
                         id=event.originator_id,
@@ -145,14 +158,13 @@ class Batch:
                 status_since=event.timestamp,
             )
         )
-        self.prior.claims[claim_id] = ClaimState(claim_id, event.incident_id, event.timestamp)
-        self.prior.verdicts[claim_id] = None
+        self.memory.add_claim(ClaimState(claim_id, event.incident_id, event.timestamp))
         self._restatused.add(claim_id)
 
     def _verdict(self, position: int, event: ClaimVerdictGiven) -> None:
         claim_id = event.originator_id
-        previous = self.prior.verdicts.get(claim_id)
-        self.prior.verdicts[claim_id] = event.verdict
+        state = self.memory.claims[claim_id]
+        previous, state.verdict = state.verdict, event.verdict
         self.rows.verdicts.append(
             VerdictRow(
                 claim_id=claim_id,
@@ -165,7 +177,7 @@ class Batch:
         )
         self._announce(
             outbox.ClaimVerdictChanged(
-                incident_id=self.prior.claim_incident[claim_id],
+                incident_id=state.incident_id,
                 claim_id=claim_id,
                 from_=previous,
                 to=event.verdict,
@@ -179,7 +191,7 @@ class Batch:
         said = {name: getattr(event, name) for name in _SAID}
         said.update(
             id=event.originator_id,
-            source_name=self.prior.source_names.get(event.source_id, ""),
+            source_name=self.memory.source_names.get(event.source_id, ""),
             recorded_at=event.timestamp,
             withdrawn_at=None,
             position=position,
@@ -187,7 +199,8 @@ class Batch:
         shown = msgspec.convert(said, outbox.StatementRecorded, from_attributes=True)
         self.rows.statements.append(statement_row(shown, event.recorded_by))
         self._announce(shown)
-        state = self.prior.claims[event.claim_id]
+        state = self.memory.claims[event.claim_id]
+        self.memory.add_statement(shown.id, state.claim_id)
         before = state.decided
         changed = state.record(
             StatementFact(
@@ -205,7 +218,7 @@ class Batch:
 
     def _withdrawn(self, position: int, event: StatementWithdrawn) -> None:
         statement_id = event.originator_id
-        state = self.prior.claims[self.prior.statement_claim[statement_id]]
+        state = self.memory.claims[self.memory.statement_claim[statement_id]]
         self.rows.withdrawals.append(
             Withdrawal(
                 id=statement_id,
@@ -278,8 +291,11 @@ class Batch:
     def finish(self) -> Rows:
         """The rows, with the history and status of every claim the batch changed."""
         rows = self.rows
+        self.memory.touched(self._restatused)
         for claim_id in self._restatused:
-            state = self.prior.claims[claim_id]
+            state = self.memory.claims[claim_id]
+            if state.initial != state.decided:
+                rows.moves.append(Move(state.incident_id, state.initial, state.decided))
             change = state.history_change()
             if change.rewrite:
                 rows.rewritten.append(claim_id)
@@ -296,8 +312,6 @@ class Batch:
                     since=change.current.recorded_from if change.current is not None else None,
                 )
             )
-            if state.initial != state.decided:
-                rows.moves.append(Move(state.incident_id, state.initial, state.decided))
         return rows
 
 

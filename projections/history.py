@@ -9,18 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from itertools import groupby, pairwise
+from itertools import groupby
 from uuid import UUID
 
 from claimledger.domain.status import (
     UNVERIFIED,
     DerivedStatus,
     StanceRecord,
-    decide,
+    Tally,
     derive_status,
     explain,
 )
-from claimledger.domain.values import Stance, Status
+from claimledger.domain.values import Stance, Status, Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,25 +160,32 @@ class HistoryChange:
         return self.intervals[-1] if self.intervals else self.closed
 
 
-@dataclass(frozen=True, slots=True)
-class _Step:
-    """The claim's status right after one event of the batch."""
-
-    at: datetime
-    statement_id: UUID
-    status: Status
-    deciding: list[StanceRecord]
-
-
 class ClaimState:
-    """A claim while the projector applies a batch: it tells which event changed the status,
-    and how the claim's history changes.
+    """A claim as the projector keeps it between events: its statements, the rule's tally, its
+    status and its open history interval.
 
-    The status is decided again after every event (that is what tells a change apart); the
-    history's intervals reuse those decisions when the batch's events happened in the order of
-    their positions, after everything known before, which is all but always. Otherwise the
-    history is derived again from every statement.
+    Each event costs the work of its own source's statements (``Tally``); a status is explained
+    (its reasons written out) only when it changes and once at the end of a batch. The history's
+    intervals are those changes when the batch's events happened in the order of their positions,
+    after everything known before, which is all but always; otherwise the history is derived
+    again from every statement.
     """
+
+    __slots__ = (
+        "_changes",
+        "_derived",
+        "_in_order",
+        "_known_until",
+        "_status",
+        "claim_id",
+        "facts",
+        "incident_id",
+        "initial",
+        "last",
+        "recorded_at",
+        "tally",
+        "verdict",
+    )
 
     def __init__(
         self,
@@ -189,21 +196,23 @@ class ClaimState:
         *,
         status: Status = Status.UNVERIFIED,
         last: Interval | None = None,
+        verdict: Verdict | None = None,
     ) -> None:
         self.claim_id = claim_id
         self.incident_id = incident_id
         self.recorded_at = recorded_at
+        self.verdict = verdict
         self.facts: dict[UUID, StatementFact] = {f.id: f for f in facts}
-        self._records = {f.id: f.record() for f in self.facts.values()}
+        self.tally = Tally(f.record() for f in self.facts.values() if f.withdrawn_at is None)
         self._status = status
+        self._derived: DerivedStatus | None = None
         # The status before this batch; None for a claim new in it.
         self.initial: Status | None = None if last is None else status
-        self._deciding: list[StanceRecord] = []
-        self._derived: DerivedStatus | None = None
         # The stored interval that is open now; None for a claim new in this batch.
         self.last = last
         self._known_until = max((m.at for m in _moments(self.facts.values())), default=recorded_at)
-        self._steps: list[_Step] = []
+        self._in_order = True
+        self._changes: list[Interval] = []
 
     @property
     def decided(self) -> Status:
@@ -213,52 +222,57 @@ class ClaimState:
     def status(self) -> DerivedStatus:
         """The status after the events applied so far, with its reasons."""
         if self._derived is None:
-            self._derived = explain(self._status, self._deciding)
+            self._derived = explain(self._status, self.tally.deciding(self._status))
         return self._derived
 
     def record(self, fact: StatementFact) -> DerivedStatus | None:
         """Add a statement; the new status when it changed, else None."""
         self.facts[fact.id] = fact
-        self._records[fact.id] = fact.record()
+        self.tally.add(fact.record())
         return self._decide(fact.recorded_at, fact.id)
 
     def withdraw(self, statement_id: UUID, at: datetime, position: int) -> DerivedStatus | None:
-        fact = replace(self.facts[statement_id], withdrawn_at=at, withdrawal_position=position)
-        self.facts[statement_id] = fact
-        self._records[statement_id] = fact.record()
+        fact = self.facts[statement_id]
+        if fact.withdrawn_at is None:
+            self.tally.remove(fact.record())
+        self.facts[statement_id] = replace(fact, withdrawn_at=at, withdrawal_position=position)
         return self._decide(at, statement_id)
 
     def _decide(self, at: datetime, statement_id: UUID) -> DerivedStatus | None:
-        status, deciding = decide(self._records.values())
-        changed = status != self._status
-        self._status, self._deciding, self._derived = status, deciding, None
-        self._steps.append(_Step(at, statement_id, status, deciding))
-        return self.status if changed else None
+        self._derived = None
+        if at <= self._known_until:
+            self._in_order = False
+        self._known_until = max(self._known_until, at)
+        status = self.tally.status
+        if status == self._status:
+            return None
+        self._status = status
+        derived = self.status
+        seq = self._changes[-1].seq if self._changes else self.last.seq if self.last else 0
+        self._changes.append(Interval(seq + 1, derived, statement_id, at, None))
+        return derived
 
     def history_change(self) -> HistoryChange:
-        """The intervals to write for what this batch changed."""
-        times = [step.at for step in self._steps]
-        in_order = all(a < b for a, b in pairwise([self._known_until, *times]))
-        if not in_order:
+        """The intervals to write for what this batch changed; the claim is then ready for the
+        next batch."""
+        change = self._history_change()
+        self.last = change.current or self.last
+        self.initial = self._status
+        self._in_order = True
+        self._changes = []
+        return change
+
+    def _history_change(self) -> HistoryChange:
+        if not self._in_order:
             return HistoryChange(
                 rewrite=True, intervals=history(self.recorded_at, self.facts.values())
             )
         fresh = self.last is None
         start = self.last or Interval(0, UNVERIFIED, None, self.recorded_at, None)
         intervals = [start]
-        for step in self._steps:
-            if step.status == intervals[-1].status.status:
-                continue
-            intervals[-1] = replace(intervals[-1], recorded_to=step.at)
-            intervals.append(
-                Interval(
-                    intervals[-1].seq + 1,
-                    explain(step.status, step.deciding),
-                    step.statement_id,
-                    step.at,
-                    None,
-                )
-            )
+        for interval in self._changes:
+            intervals[-1] = replace(intervals[-1], recorded_to=interval.recorded_from)
+            intervals.append(interval)
         if fresh:
             return HistoryChange(rewrite=False, intervals=intervals)
         if len(intervals) == 1:

@@ -17,10 +17,10 @@ from typing import Any
 
 import anyio
 from anyio.abc import TaskStatus
-from eventsourcing.persistence import StoredEvent
 
 from claimledger.projections.batch import Positioned, apply_batch
 from claimledger.projections.decoding import EventDecoder
+from claimledger.projections.memory import FACTS_KEPT, Memory
 from claimledger.projections.schema import REBUILT_TABLES
 from claimledger.store.db import CONNECTION_ERRORS, Connection, close, connect, is_deterministic
 from claimledger.store.events import EVENTS_AFTER, EVENTS_CHANNEL
@@ -71,13 +71,15 @@ class Projector:
         self,
         url: str,
         *,
-        batch_size: int = 500,
+        batch_size: int = 5000,
         poll_seconds: float = 0.5,
         on_advance: OnAdvance | None = None,
         fault: Fault | None = None,
+        facts_kept: int = FACTS_KEPT,
     ) -> None:
         self.url = url
         self.batch_size = batch_size
+        self.memory = Memory(facts_kept=facts_kept)
         self.poll_seconds = poll_seconds
         self.on_advance = on_advance
         self.fault = fault
@@ -232,6 +234,9 @@ class Projector:
                 error_text(error),
             )
             await self._move(connection, position)
+        if self.memory.position == start:
+            # Setting an event aside changed no state memory holds.
+            self.memory.position = position
         self._advanced(position, None)
         return 1
 
@@ -246,10 +251,19 @@ class Projector:
 
     async def _apply(self, connection: Connection, limit: int) -> int:
         """One transaction: up to ``limit`` events after the position, applied to the views."""
+        try:
+            return await self._apply_once(connection, limit)
+        except BaseException:
+            # The batch changed the states memory holds, and they were not written.
+            self.memory.forget()
+            raise
+
+    async def _apply_once(self, connection: Connection, limit: int) -> int:
         async with connection.transaction():
             start = await connection.fetchval(
                 "SELECT position FROM views.tracking WHERE projection = $1 FOR UPDATE", PROJECTION
             )
+            self.memory.valid_at(start)
             rows = await connection.fetch(EVENTS_AFTER, start, limit)
             caught_up_at: datetime | None = None
             if len(rows) < limit:
@@ -262,25 +276,15 @@ class Projector:
             if not rows:
                 self._advanced(start, caught_up_at)
                 return 0
-            events = [
-                Positioned(
-                    row["notification_id"],
-                    self.decoder.decode(
-                        StoredEvent(
-                            originator_id=row["originator_id"],
-                            originator_version=row["originator_version"],
-                            topic=row["topic"],
-                            state=row["state"],
-                        )
-                    ),
-                )
-                for row in rows
-            ]
-            await apply_batch(connection, events)
+            decode = self.decoder.decode
+            events = [Positioned(row[0], decode(row[1], row[2], row[3], row[4])) for row in rows]
+            await apply_batch(connection, self.memory, events)
             end = rows[-1]["notification_id"]
             if self.fault is not None:
                 await self.fault(start, end)
             await self._move(connection, end)
+        self.memory.position = end
+        self.memory.trim()
         self.batches.append((start, end))
         if len(self.batches) > _BATCHES_KEPT:
             del self.batches[: _BATCHES_KEPT // 2]

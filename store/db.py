@@ -84,6 +84,9 @@ async def init_connection(connection: Connection) -> None:
         decoder=_decode_jsonb,
         format="binary",
     )
+    await connection.set_type_codec(
+        "json", schema="pg_catalog", encoder=_encode, decoder=_decode, format="binary"
+    )
 
 
 @asynccontextmanager

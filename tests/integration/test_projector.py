@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from itertools import pairwise
 from typing import Any
 
@@ -61,12 +62,34 @@ async def test_a_failure_before_commit_leaves_no_trace_and_a_restart_matches_reb
     restarted = Projector(database_url, batch_size=7)
     await restarted.catch_up(db)
     assert await projected_position(db) == head
+    assert await skipped(db) == []
     incremental = await dump(db)
 
     result = await rebuild(database_url, batch_size=11)
     assert result.by_this_process
     assert result.events == head
     assert await dump(db) == incremental
+    assert await skipped(db) == []
+
+
+async def test_one_event_a_batch_gives_the_views_of_one_batch(
+    ledger: Ledger, db: Connection, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Claims kept in memory across batches, among them batches that leave a status unchanged.
+    await anyio.to_thread.run_sync(populate, ledger)
+    with caplog.at_level(logging.WARNING, logger="claimledger"):
+        await Projector(database_url, batch_size=1).catch_up(db)
+    assert [record.getMessage() for record in caplog.records] == []
+    assert await skipped(db) == []
+    one_by_one = await dump(db)
+    await rebuild(database_url, batch_size=100_000)
+    assert await dump(db) == one_by_one
+
+
+async def skipped(db: Connection) -> list[str]:
+    """The events the projector set aside: none, for a ledger the write side accepted."""
+    rows = await db.fetch("SELECT position, error FROM views.skipped_events ORDER BY position")
+    return [f"{row['position']}: {row['error']}" for row in rows]
 
 
 async def test_two_projectors_never_apply_the_same_batch(
@@ -94,6 +117,7 @@ async def test_two_projectors_never_apply_the_same_batch(
     together = await dump(db)
     await rebuild(database_url)
     assert await dump(db) == together
+    assert await skipped(db) == []
 
 
 async def test_one_projector_is_active_and_a_standby_takes_over(

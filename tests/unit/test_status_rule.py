@@ -7,8 +7,10 @@ from itertools import count
 from uuid import UUID, uuid4
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from claimledger.domain.status import StanceRecord, derive_status
+from claimledger.domain.status import StanceRecord, Tally, decide, derive_status
 from claimledger.domain.values import Stance, Status
 
 T0 = datetime(2024, 3, 12, tzinfo=UTC)
@@ -158,3 +160,76 @@ def test_the_rule_does_not_depend_on_input_order() -> None:
     backward = derive_status(list(reversed(records)))
     assert forward == backward
     assert forward.status is Status.DENIED
+
+
+def reference(records: list[StanceRecord]) -> tuple[Status, list[UUID]]:
+    """The rule read literally, statement by statement in order of publication."""
+    in_view = sorted(
+        (r for r in records if not r.withdrawn), key=lambda r: (r.published_at, r.position)
+    )
+    standing: dict[UUID, list[StanceRecord]] = {}
+    parties = {r.source_id for r in in_view if r.stance in (ASSERTS, DENIES)}
+    retractions = [r for r in in_view if r.stance is RETRACTS]
+    for record in in_view:
+        standing[record.source_id] = (
+            [] if record.stance is RETRACTS else [*standing.get(record.source_id, []), record]
+        )
+    counted = sorted(
+        (
+            r
+            for kept in standing.values()
+            for r in kept
+            if r.stance in (ASSERTS, DENIES) or r.source_id not in parties
+        ),
+        key=lambda r: (r.published_at, r.position),
+    )
+    sets = {stance: [r.statement_id for r in counted if r.stance is stance] for stance in Stance}
+    for status, stances in (
+        (Status.CONTESTED, (CONFIRMS, REFUTES)),
+        (Status.CONFIRMED, (CONFIRMS,)),
+        (Status.REFUTED, (REFUTES,)),
+        (Status.DISPUTED, (ASSERTS, DENIES)),
+        (Status.CLAIMED, (ASSERTS,)),
+        (Status.DENIED, (DENIES,)),
+    ):
+        if all(sets[stance] for stance in stances):
+            return status, [i for stance in stances for i in sets[stance]]
+    if retractions:
+        return Status.RETRACTED, [r.statement_id for r in retractions]
+    return Status.UNVERIFIED, []
+
+
+# A step: a new statement (its source, stance and minute of publication), or the withdrawal of
+# the statement added that many steps before.
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.sampled_from([A, B, C, D]), st.sampled_from(Stance), st.integers(0, 6)),
+        st.integers(0, 8),
+    ),
+    max_size=24,
+)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(steps)
+def test_the_tally_agrees_with_the_rule_after_every_statement_and_withdrawal(
+    chosen: list[tuple[UUID, Stance, int] | int],
+) -> None:
+    tally = Tally()
+    records: list[StanceRecord] = []
+    for step in chosen:
+        if isinstance(step, tuple):
+            record = said(*step)
+            records.append(record)
+            tally.add(record)
+        else:
+            in_view = [i for i, r in enumerate(records) if not r.withdrawn]
+            if not in_view:
+                continue
+            index = in_view[-1 - step % len(in_view)]
+            tally.remove(records[index])
+            records[index] = records[index]._replace(withdrawn=True)
+        status, deciding = reference(records)
+        assert tally.status is status
+        assert [r.statement_id for r in tally.deciding()] == deciding
+        assert decide(records)[0] is status

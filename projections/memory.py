@@ -1,0 +1,164 @@
+"""What the projector remembers between batches: the claims it touched, their statements and the
+sources' names, bounded, and valid only while it applies the store without a gap.
+
+A batch asks ``recall`` for what its events touch; what memory lacks is read from the views in a
+few queries. Memory is valid at one tracking position: the projector forgets it all when the
+position it finds is not the one it left (another projector advanced, or the views were reset),
+and when a batch fails halfway, since the batch changed the states it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from uuid import UUID
+
+from claimledger.domain.status import DerivedStatus
+from claimledger.domain.values import Status, Verdict
+from claimledger.projections.decoding import (
+    ClaimAdded,
+    ClaimVerdictGiven,
+    SourceRegistered,
+    StatementRecorded,
+    StatementWithdrawn,
+)
+from claimledger.projections.history import ClaimState, Interval
+from claimledger.projections.queries import load_facts
+from claimledger.store.db import Connection
+
+# About 100 MB of statements at most, and as many sources' names as a ledger is likely to have.
+FACTS_KEPT = 150_000
+_NAMES_KEPT = 200_000
+
+
+class Memory:
+    """Claim states by id, least recently touched first, and what they imply."""
+
+    def __init__(self, *, facts_kept: int = FACTS_KEPT) -> None:
+        self.facts_kept = facts_kept
+        # The tracking position this memory is valid at; None: it holds nothing.
+        self.position: int | None = None
+        self.claims: dict[UUID, ClaimState] = {}
+        self.statement_claim: dict[UUID, UUID] = {}
+        self.source_names: dict[UUID, str] = {}
+        self.facts = 0
+
+    def valid_at(self, position: int) -> None:
+        """Forget everything unless memory is valid at ``position``."""
+        if self.position != position:
+            self.forget()
+            self.position = position
+
+    def forget(self) -> None:
+        self.position = None
+        self.claims.clear()
+        self.statement_claim.clear()
+        self.source_names.clear()
+        self.facts = 0
+
+    def add_claim(self, state: ClaimState) -> None:
+        self.claims[state.claim_id] = state
+        self.facts += len(state.facts)
+        for statement_id in state.facts:
+            self.statement_claim[statement_id] = state.claim_id
+
+    def add_statement(self, statement_id: UUID, claim_id: UUID) -> None:
+        self.statement_claim[statement_id] = claim_id
+        self.facts += 1
+
+    def name_source(self, source_id: UUID, name: str) -> None:
+        if len(self.source_names) >= _NAMES_KEPT:
+            self.source_names.clear()
+        self.source_names[source_id] = name
+
+    def touched(self, claim_ids: Iterable[UUID]) -> None:
+        """Move these claims to the most recently touched end."""
+        claims = self.claims
+        for claim_id in claim_ids:
+            claims[claim_id] = claims.pop(claim_id)
+
+    def trim(self) -> None:
+        """Forget the least recently touched claims while more statements than allowed are held."""
+        claims = self.claims
+        while self.facts > self.facts_kept and claims:
+            state = claims.pop(next(iter(claims)))
+            self.facts -= len(state.facts)
+            for statement_id in state.facts:
+                self.statement_claim.pop(statement_id, None)
+
+    async def recall(self, db: Connection, events: Iterable[object]) -> None:
+        """Read from the views what ``events`` touch and memory lacks."""
+        claim_ids: set[UUID] = set()
+        source_ids: set[UUID] = set()
+        withdrawn: set[UUID] = set()
+        new_claims: set[UUID] = set()
+        new_statements: set[UUID] = set()
+        for event in events:
+            match event:
+                case SourceRegistered():
+                    self.name_source(event.originator_id, event.name)
+                case ClaimAdded():
+                    new_claims.add(event.originator_id)
+                case StatementRecorded():
+                    claim_ids.add(event.claim_id)
+                    source_ids.add(event.source_id)
+                    new_statements.add(event.originator_id)
+                case StatementWithdrawn():
+                    withdrawn.add(event.originator_id)
+                case ClaimVerdictGiven():
+                    claim_ids.add(event.originator_id)
+        unknown = withdrawn - new_statements - self.statement_claim.keys()
+        if unknown:
+            for row in await db.fetch(
+                "SELECT id, claim_id FROM views.statements WHERE id = ANY($1::uuid[])",
+                list(unknown),
+            ):
+                claim_ids.add(row["claim_id"])
+        await self._load_claims(db, claim_ids - new_claims - self.claims.keys())
+        missing_names = source_ids - self.source_names.keys()
+        if missing_names:
+            for row in await db.fetch(
+                "SELECT id, name FROM views.sources WHERE id = ANY($1::uuid[])",
+                list(missing_names),
+            ):
+                self.name_source(row["id"], row["name"])
+
+    async def _load_claims(self, db: Connection, claim_ids: set[UUID]) -> None:
+        """Each claim's statements, its open history interval, its incident and its verdict."""
+        if not claim_ids:
+            return
+        ids = list(claim_ids)
+        facts = await load_facts(db, ids)
+        open_intervals = {
+            row["claim_id"]: Interval(
+                seq=row["seq"],
+                status=DerivedStatus(
+                    Status(row["status"]), tuple(row["deciding_statement_ids"]), row["reason"]
+                ),
+                statement_id=row["statement_id"],
+                recorded_from=row["recorded_from"],
+                recorded_to=None,
+            )
+            for row in await db.fetch(
+                "SELECT DISTINCT ON (claim_id) claim_id, seq, status, reason,"
+                " deciding_statement_ids, statement_id, recorded_from FROM views.claim_history"
+                " WHERE claim_id = ANY($1::uuid[]) ORDER BY claim_id, seq DESC",
+                ids,
+            )
+        }
+        for row in await db.fetch(
+            "SELECT id, incident_id, recorded_at, verdict, status FROM views.claims"
+            " WHERE id = ANY($1::uuid[])",
+            ids,
+        ):
+            claim_id = row["id"]
+            self.add_claim(
+                ClaimState(
+                    claim_id,
+                    row["incident_id"],
+                    row["recorded_at"],
+                    facts.get(claim_id, ()),
+                    status=Status(row["status"]),
+                    last=open_intervals.get(claim_id),
+                    verdict=None if row["verdict"] is None else Verdict(row["verdict"]),
+                )
+            )
