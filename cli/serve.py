@@ -1,16 +1,20 @@
-"""``claimledger serve``: the API, the projector and the dispatcher, in one process or apart.
+"""``claimledger serve``: the API, the projector and the dispatcher.
 
 The port is bound before anything else, so a start that cannot bind it fails at once, before it
 touches the ledger or its keys. Then the services start (``runtime.bootstrap``), the demo is
-loaded if asked for, and uvicorn serves the app on those services until SIGTERM or Ctrl-C.
+loaded if asked for, the projector and the dispatcher start in processes of their own
+(``runtime.supervisor``; beside the API when ``CLAIMLEDGER_WORKER_PROCESSES`` is false), and
+uvicorn serves the app until SIGTERM or Ctrl-C. ``--role`` runs one part alone.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import socket
 import sys
+from contextlib import AsyncExitStack
 from dataclasses import replace
 
 import anyio
@@ -19,6 +23,7 @@ from claimledger.runtime.bootstrap import Services, started
 from claimledger.runtime.demo import load_demo
 from claimledger.runtime.keys import SYSTEM_KEY_ID, NewKey, Role
 from claimledger.runtime.settings import Settings
+from claimledger.runtime.supervisor import PARENT_PID, supervised_processes, until_parent_gone
 from claimledger.store.events import is_empty
 
 DEMO_KEY_NAME = "demo editor (make run)"
@@ -46,8 +51,16 @@ async def _serve(args: argparse.Namespace, settings: Settings, listening: socket
 
     from claimledger.api.app import create_app
 
-    async with started(settings) as services:
+    worker_roles = settings.roles - {"api"} if settings.worker_processes else frozenset()
+    async with AsyncExitStack() as stack:
+        services = await stack.enter_async_context(
+            started(replace(settings, roles=settings.roles - worker_roles))
+        )
         demo_key = await _demo(services) if args.demo else None
+        if worker_roles:
+            await stack.enter_async_context(
+                supervised_processes(worker_roles, settings.require_database_url)
+            )
         base = f"http://{args.host}:{args.port}"
         print(f"claimledger is serving on {base}")
         print(f"  API docs:   {base}/schema")
@@ -82,11 +95,21 @@ async def _demo(services: Services) -> NewKey:
 
 
 async def _workers_until_signalled(settings: Settings) -> None:
-    """The projector or the dispatcher alone (no HTTP) until SIGTERM or SIGINT."""
-    async with started(settings):
-        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async for _ in signals:
-                return
+    """The projector or the dispatcher alone (no HTTP) until SIGTERM or SIGINT, or, for a worker
+    process of ``serve``, until that server is gone."""
+    parent = os.environ.get(PARENT_PID)
+    async with started(settings), anyio.create_task_group() as group:
+
+        async def until_signalled() -> None:
+            with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                async for _ in signals:
+                    break
+            group.cancel_scope.cancel()
+
+        group.start_soon(until_signalled)
+        if parent is not None:
+            await until_parent_gone(int(parent))
+            group.cancel_scope.cancel()
 
 
 def _already_stopping(signum: int, frame: object) -> None:

@@ -44,6 +44,9 @@ class Settings:
     webhook_retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
     # Roles run by `serve`: any of "api", "projector", "dispatcher".
     roles: frozenset[str] = frozenset({"api", "projector", "dispatcher"})
+    # Whether `serve` runs the projector and the dispatcher in processes of their own (else
+    # beside the API, on its event loop).
+    worker_processes: bool = True
     max_body_bytes: int = 1024 * 1024
     # Connections for the event store's writers; the thread limiter is sized to match.
     write_pool_size: int = 8
@@ -55,7 +58,9 @@ class Settings:
     # Answers as known before (the projector's last catch-up minus this) are final: no write
     # takes longer than this between being stamped and being committed.
     settle_seconds: float = 60.0
-    projector_batch_size: int = 500
+    # Events a projector transaction applies at most: big while catching up, and as small as
+    # what is new once caught up.
+    projector_batch_size: int = 5000
     # How often workers look for work when no NOTIFY has woken them.
     poll_seconds: float = 0.5
     # An endpoint failing for longer than this is disabled.
@@ -87,6 +92,7 @@ class Settings:
             read_database_url=env.get("DATABASE_READ_URL") or None,
             data_dir=Path(data_dir) if data_dir else default_data_dir(),
             public_read=_flag(env.get("CLAIMLEDGER_PUBLIC_READ"), True),
+            worker_processes=_flag(env.get("CLAIMLEDGER_WORKER_PROCESSES"), True),
             webhook_allow_private=_flag(env.get("CLAIMLEDGER_WEBHOOK_ALLOW_PRIVATE"), False),
             webhook_retry_schedule=_schedule(env.get("CLAIMLEDGER_WEBHOOK_RETRY_SCHEDULE")),
             webhook_disable_after_seconds=float(

@@ -11,6 +11,8 @@ logged (see ``deliveries``).
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -51,6 +53,9 @@ class DispatchOptions:
     messages_per_lease: int = 100
 
 
+# A failing dispatcher writes its row in webhooks.dispatcher_failures at most this often.
+_REPORT_SECONDS = 5.0
+
 _MESSAGES_AFTER_CURSOR = """
 SELECT position, seq, type, recorded_at, payload FROM views.outbox
 WHERE (position, seq) > ($1, $2::int) AND type = ANY($3::text[])
@@ -78,6 +83,9 @@ class Dispatcher:
         self.failing_since: float | None = None
         self.error: str | None = None
         self._leases = Leases(options.lease_seconds)
+        # This dispatcher's row in webhooks.dispatcher_failures, and when it was last written.
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._reported_at: float | None = None
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         client = self._client or new_client(self.options.delivery)
@@ -151,12 +159,38 @@ class Dispatcher:
                 # A bug must not stop every other endpoint's deliveries; it is logged loudly.
                 log.exception("dispatcher worker failed; retrying in a second")
                 self._not_working(error)
+                await self._report(pool)
                 await anyio.sleep(1)
 
     def _not_working(self, error: Exception) -> None:
         self.error = f"{type(error).__name__}: {error}"
         if self.failing_since is None:
             self.failing_since = anyio.current_time()
+
+    async def _report(self, pool: Pool) -> None:
+        """Say in the database, every few seconds while it lasts, that this dispatcher fails."""
+        now = anyio.current_time()
+        if self._reported_at is not None and now - self._reported_at < _REPORT_SECONDS:
+            return
+        try:
+            await pool.execute(
+                "INSERT INTO webhooks.dispatcher_failures AS f"
+                " (dispatcher, failing_since, error, seen_at) VALUES ($1, now(), $2, now())"
+                " ON CONFLICT (dispatcher) DO UPDATE SET error = $2, seen_at = now()",
+                self.name,
+                self.error,
+            )
+            self._reported_at = now
+        except Exception as error:  # only a report: the worker retries regardless
+            log.warning("could not record the dispatcher's error (%s)", error)
+
+    async def _recovered(self, pool: Pool) -> None:
+        self.failing_since, self.error = None, None
+        if self._reported_at is not None:
+            await pool.execute(
+                "DELETE FROM webhooks.dispatcher_failures WHERE dispatcher = $1", self.name
+            )
+            self._reported_at = None
 
     async def _idle_seconds(self, pool: Pool) -> float:
         due = await pool.fetchval(
@@ -172,7 +206,8 @@ class Dispatcher:
     async def dispatch_once(self, pool: Pool, client: httpx.AsyncClient) -> bool:
         """Lease one due endpoint and work on it; False when none was due."""
         taken = await self._leases.take(pool)
-        self.failing_since, self.error = None, None
+        if self.failing_since is not None:
+            await self._recovered(pool)
         if taken is None:
             return False
         lease, endpoint = taken

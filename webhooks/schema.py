@@ -62,7 +62,19 @@ LEASE_TOKENS = """
 ALTER TABLE webhooks.endpoints ADD COLUMN IF NOT EXISTS lease_token uuid;
 """
 
+# A dispatcher that cannot ask for work says so here (while the database lets it), so that
+# `/ready` of any process tells of it: the dispatcher may run in a process of its own.
+DISPATCHER_FAILURES = """
+CREATE TABLE IF NOT EXISTS webhooks.dispatcher_failures (
+    dispatcher text PRIMARY KEY,
+    failing_since timestamptz NOT NULL,
+    error text NOT NULL,
+    seen_at timestamptz NOT NULL
+);
+"""
+
 MIGRATIONS: Sequence[tuple[str, str]] = (
     ("0201_webhooks", WEBHOOK_TABLES),
     ("0202_lease_tokens", LEASE_TOKENS),
+    ("0203_dispatcher_failures", DISPATCHER_FAILURES),
 )

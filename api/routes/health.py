@@ -27,7 +27,11 @@ _TRACKING = """
 SELECT t.position, t.last_error,
        extract(epoch FROM now() - greatest(t.updated_at, t.caught_up_at)) AS idle_seconds,
        (SELECT coalesce(max(notification_id), 0) FROM es.claimledger_events) AS head,
-       (SELECT count(*) FROM views.skipped_events) AS skipped
+       (SELECT count(*) FROM views.skipped_events) AS skipped,
+       (SELECT f.error FROM webhooks.dispatcher_failures f
+         WHERE f.failing_since < now() - make_interval(secs => $1)
+           AND f.seen_at > now() - make_interval(secs => greatest($1, 15))
+         ORDER BY f.failing_since LIMIT 1) AS dispatcher_error
 FROM views.tracking t WHERE t.projection = 'views'
 """
 
@@ -45,7 +49,7 @@ class Readiness(Struct, kw_only=True):
     projector_error: str | None = None
     # Events the projector set aside because the views cannot take them (see the log).
     skipped_events: int = 0
-    # This process's webhook dispatcher, when it cannot ask for work.
+    # A webhook dispatcher (of this process or another) that cannot ask for work.
     dispatcher_error: str | None = None
 
 
@@ -66,13 +70,13 @@ def _dispatcher_stuck(services: Services) -> str | None:
 )
 async def ready(services: ServicesDep) -> Response[Readiness]:
     """200 when the database answers, the projector is at most 1,000 events behind the ledger's
-    head and has not stood still behind it for longer than `stuck_after_seconds` (30 s), and
-    this process's dispatcher (if any) can ask for work; 503 otherwise, with the same body and
-    `status` `unavailable`, `lagging` or `stuck`."""
+    head and has not stood still behind it for longer than `stuck_after_seconds` (30 s), and no
+    webhook dispatcher has been unable to ask for work for that long; 503 otherwise, with the
+    same body and `status` `unavailable`, `lagging` or `stuck`."""
     settings = services.settings
     try:
         with anyio.fail_after(2):
-            row = await services.pool.fetchrow(_TRACKING)
+            row = await services.pool.fetchrow(_TRACKING, settings.stuck_after_seconds)
     except Exception as error:
         if not database_unavailable(error):
             raise
@@ -84,7 +88,7 @@ async def ready(services: ServicesDep) -> Response[Readiness]:
     done, head = int(row["position"]), int(row["head"])
     lag = max(0, head - done)
     idle = float(row["idle_seconds"] or 0.0)
-    dispatcher_error = _dispatcher_stuck(services)
+    dispatcher_error = _dispatcher_stuck(services) or row["dispatcher_error"]
     if (lag > 0 and idle > settings.stuck_after_seconds) or dispatcher_error is not None:
         status = "stuck"
     elif lag > MAX_LAG:

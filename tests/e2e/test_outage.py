@@ -305,7 +305,7 @@ def ride_out_outages(scratch: Path, layout: list[list[str]]) -> dict[str, dict[s
             assert child.process.returncode == 0, child.output[-5000:]
         assert len(acknowledged) >= 10, "the client hardly wrote anything"
         assert acknowledged <= recorded(url, acknowledged), "acknowledged writes were lost"
-        check_answers(traffic.answers)
+        check_answers(traffic.answers, [child.output for child in children])
     return recoveries
 
 
@@ -320,7 +320,10 @@ def subscribed_ledger(client: httpx.Client, base: str, key: str, receiver_url: s
         "description": "outage",
     }
     hook = post(base, "/v1/webhooks", body, key)
-    return Ledger(client, str(claim["id"]), str(source["id"]), str(hook["secret"]))
+    ledger = Ledger(client, str(claim["id"]), str(source["id"]), str(hook["secret"]))
+    # The traffic reads without min_position: from when the claim can be read.
+    assert ledger.read(min_position=int(str(claim["position"]))).status == 200
+    return ledger
 
 
 def delivered(receiver: Receiver) -> set[str]:
@@ -411,7 +414,14 @@ def recorded(url: str, ids: set[str]) -> set[str]:
     return {row[0] for row in rows}
 
 
-def check_answers(answers: list[Answer]) -> None:
-    """Every answer of the whole run was a success or a proper 503, and in time."""
+def check_answers(answers: list[Answer], logs: list[str]) -> None:
+    """Every answer of the whole run was a success or a proper 503, and in time; a failure
+    shows what the servers logged as unhandled."""
     wrong = [a for a in answers if a.status not in (200, 201) and not a.a_proper_503]
-    assert not wrong, f"{len(wrong)} improper answers, e.g. {wrong[:5]}"
+    if wrong:
+        unhandled = [
+            log[log.index("unhandled error") :][:6000] for log in logs if "unhandled error" in log
+        ]
+        raise AssertionError(
+            f"{len(wrong)} improper answers, e.g. {wrong[:5]}; logged: {unhandled}"
+        )

@@ -377,3 +377,41 @@ async def test_two_dispatchers_deliver_each_message_once_in_order(
     for hook, receiver in zip(hooks, receivers, strict=True):
         ids = [r.verified(hook["secret"])["data"]["incident_id"] for r in receiver.delivered]
         assert ids == opened
+
+
+async def test_a_dispatcher_in_another_process_that_cannot_lease_shows_in_ready(
+    settings: Settings, keys: Keys, database_url: str
+) -> None:
+    from claimledger.store.db import close, connect
+    from claimledger.webhooks.dispatcher import Dispatcher
+
+    quick = replace(settings, stuck_after_seconds=1.0, poll_seconds=0.1)
+    # The API's process runs no dispatcher: /ready learns of the other's failure from the database.
+    api_only = replace(quick, roles=frozenset({"api"}))
+    dispatcher = Dispatcher(database_url, quick.dispatch_options())
+    db = await connect(database_url)
+    try:
+        async with (
+            AsyncTestClient(app=create_app(api_only)) as client,
+            anyio.create_task_group() as group,
+        ):
+            await db.execute("ALTER TABLE webhooks.endpoints RENAME TO endpoints_away")
+            await group.start(dispatcher.run)
+
+            async def stuck() -> bool:
+                ready = await client.get("/ready")
+                return ready.status_code == 503 and ready.json()["status"] == "stuck"
+
+            await eventually(stuck, what="/ready to say a dispatcher cannot ask for work")
+            body = (await client.get("/ready")).json()
+            assert "endpoints" in body["dispatcher_error"]
+            await db.execute("ALTER TABLE webhooks.endpoints_away RENAME TO endpoints")
+
+            async def ready() -> bool:
+                return (await client.get("/ready")).status_code == 200
+
+            await eventually(ready, what="the dispatcher to work again")
+            assert (await client.get("/ready")).json()["dispatcher_error"] is None
+            group.cancel_scope.cancel()
+    finally:
+        await close(db)
