@@ -7,14 +7,14 @@ it on the library's in-memory store.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, DomainEventProtocol
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import Environment, EnvType
 
@@ -27,16 +27,23 @@ from claimledger.domain.errors import (
     UnknownReference,
 )
 from claimledger.domain.incident import Incident, IncidentDraft
-from claimledger.domain.receipts import Receipt, StatementRequest, receipts_of, replayed
+from claimledger.domain.known import KnownIds
+from claimledger.domain.receipts import (
+    Receipt,
+    StatementRequest,
+    receipts_of,
+    refuse_repeated_keys,
+    replayed,
+)
 from claimledger.domain.source import Source
 from claimledger.domain.statement import Statement, statement_id_for
 from claimledger.domain.values import Reliability, SourceKind, Verdict
 
 A = TypeVar("A", bound=Aggregate)
+Event = DomainEventProtocol[UUID]
 
 # An update that loses a race re-reads the aggregate and tries again, this many times.
 _UPDATE_ATTEMPTS = 5
-_KNOWN_IDS_MAX = 200_000
 
 
 class Ledger(Application[UUID]):
@@ -49,9 +56,7 @@ class Ledger(Application[UUID]):
     ) -> None:
         super().__init__(env)
         self.clock_skew = clock_skew
-        # Aggregates are never deleted, so an id once seen stays valid: cache what we learn.
-        self._claim_incident: dict[UUID, UUID] = {}
-        self._known_sources: set[UUID] = set()
+        self._known = KnownIds()
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Configure from the given settings only; the process environment is read elsewhere."""
@@ -65,8 +70,9 @@ class Ledger(Application[UUID]):
     def remember(self, *, claims: dict[UUID, UUID], sources: set[UUID]) -> None:
         """Learn ids that exist (claim to incident, sources) from a faster lookup than ours."""
         for claim_id, incident_id in claims.items():
-            self._remember_claim(claim_id, incident_id)
-        self._known_sources.update(sources)
+            self._known.claim(claim_id, incident_id)
+        for source_id in sources:
+            self._known.source(source_id)
 
     def create(self, aggregates: list[Source | Incident | Claim]) -> list[Receipt]:
         """Save new sources, incidents and claims in one transaction: all of them or none."""
@@ -84,9 +90,9 @@ class Ledger(Application[UUID]):
             raise Conflict("an id in this batch exists already") from error
         for aggregate in aggregates:
             if isinstance(aggregate, Claim):
-                self._remember_claim(aggregate.id, aggregate.incident_id)
+                self._known.claim(aggregate.id, aggregate.incident_id)
             elif isinstance(aggregate, Source):
-                self._known_sources.add(aggregate.id)
+                self._known.source(aggregate.id)
         return receipts
 
     # -- sources --------------------------------------------------------------------------------
@@ -112,7 +118,7 @@ class Ledger(Application[UUID]):
             source_id=source_id,
         )
         receipt = self._save_new(source)
-        self._known_sources.add(source.id)
+        self._known.source(source.id)
         return receipt
 
     def rate_source(
@@ -153,7 +159,7 @@ class Ledger(Application[UUID]):
             incident_id=incident_id, text=text, recorded_by=recorded_by, claim_id=claim_id
         )
         receipt = self._save_new(claim)
-        self._remember_claim(claim.id, incident_id)
+        self._known.claim(claim.id, incident_id)
         return receipt
 
     def give_verdict(
@@ -168,19 +174,50 @@ class Ledger(Application[UUID]):
     # -- statements -----------------------------------------------------------------------------
 
     def record_statement(self, request: StatementRequest, *, recorded_by: UUID) -> Receipt:
+        prepared = self.prepare_statement(request, recorded_by=recorded_by)
+        if isinstance(prepared, Receipt):
+            return prepared
+        return self._save_prepared(request, prepared.collect_events())
+
+    def prepare_statement(
+        self, request: StatementRequest, *, recorded_by: UUID
+    ) -> Receipt | Statement:
+        """The statement a request records, unsaved; for a retried request, the first's receipt."""
         if request.idempotency_key is not None:
             statement_id = statement_id_for(request.idempotency_key)
             existing = self._find(Statement, statement_id)
             if existing is not None:
                 return replayed(existing, request)
-        statement = self._new_statement(request, recorded_by=recorded_by)
+        return self._new_statement(request, recorded_by=recorded_by)
+
+    def save_statements_apart(
+        self, prepared: list[tuple[StatementRequest, Statement]]
+    ) -> list[Receipt | Exception]:
+        """Save prepared statements of separate requests in one transaction, each answered as if
+        saved alone: when the transaction fails on one of them (a key recorded meanwhile),
+        each is saved by itself, and one's failure is its own."""
+        # Taken from the aggregates once: a failed save must not lose them for the retries.
+        pending = [statement.collect_events() for _, statement in prepared]
         try:
-            return self._save_new(statement)
+            return list(receipts_of(self.save(*(e for events in pending for e in events))))
+        except IntegrityError:
+            outcomes: list[Receipt | Exception] = []
+        for (request, _), events in zip(prepared, pending, strict=True):
+            try:
+                outcomes.append(self._save_prepared(request, events))
+            except Exception as error:  # the request's own answer, raised to it alone
+                outcomes.append(error)
+        return outcomes
+
+    def _save_prepared(self, request: StatementRequest, events: Sequence[Event]) -> Receipt:
+        try:
+            (receipt,) = receipts_of(self.save(*events))
         except IntegrityError:
             # Two requests with one Idempotency-Key raced; the other one won.
             if request.idempotency_key is None:
                 raise
-            return replayed(self._get(Statement, statement.id), request)
+            return replayed(self._get(Statement, events[0].originator_id), request)
+        return receipt
 
     def record_statements(
         self,
@@ -196,7 +233,7 @@ class Ledger(Application[UUID]):
         ``unrecorded`` names statement ids a caller has found absent in one query, so they are
         not looked up one by one.
         """
-        _refuse_repeated_keys(requests)
+        refuse_repeated_keys(requests)
         receipts: list[Receipt | None] = []
         new: list[Statement] = []
         for index, request in enumerate(requests):
@@ -271,25 +308,18 @@ class Ledger(Application[UUID]):
     # -- helpers --------------------------------------------------------------------------------
 
     def _incident_of_claim(self, claim_id: UUID) -> UUID:
-        incident_id = self._claim_incident.get(claim_id)
+        incident_id = self._known.incident_of(claim_id)
         if incident_id is None:
             incident_id = self._get(Claim, claim_id).incident_id
-            self._remember_claim(claim_id, incident_id)
+            self._known.claim(claim_id, incident_id)
         return incident_id
 
-    def _remember_claim(self, claim_id: UUID, incident_id: UUID) -> None:
-        if len(self._claim_incident) >= _KNOWN_IDS_MAX:
-            self._claim_incident.clear()
-        self._claim_incident[claim_id] = incident_id
-
     def _require_source(self, source_id: UUID, *, field: str) -> None:
-        if source_id in self._known_sources:
+        if self._known.has_source(source_id):
             return
         if self._find(Source, source_id) is None:
             raise UnknownReference("source", source_id, field=field)
-        if len(self._known_sources) >= _KNOWN_IDS_MAX:
-            self._known_sources.clear()
-        self._known_sources.add(source_id)
+        self._known.source(source_id)
 
     def _find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         try:
@@ -318,19 +348,3 @@ class Ledger(Application[UUID]):
                 continue
             return receipts_of(recordings)[-1]
         raise Conflict(f"{cls.__name__.lower()} {aggregate_id} is changing too fast; try again")
-
-
-def _refuse_repeated_keys(requests: list[StatementRequest]) -> None:
-    """Two statements of one batch with one Idempotency-Key would be one statement twice."""
-    first: dict[str, int] = {}
-    for index, request in enumerate(requests):
-        key = request.idempotency_key
-        if key is None:
-            continue
-        if key in first:
-            raise InvalidInput(
-                f"statements[{first[key]}] and statements[{index}] have the same"
-                f" idempotency_key {key!r}",
-                field=f"statements[{index}].idempotency_key",
-            )
-        first[key] = index

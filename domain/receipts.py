@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Recording
 
-from claimledger.domain.errors import IdempotencyConflict
+from claimledger.domain.errors import IdempotencyConflict, InvalidInput
 from claimledger.domain.statement import Statement, StatementDraft
 
 
@@ -61,3 +61,19 @@ def replayed(existing: Statement, request: StatementRequest) -> Receipt:
             field="Idempotency-Key",
         )
     return Receipt(id=existing.id, recorded_at=existing.created_on, position=None, replayed=True)
+
+
+def refuse_repeated_keys(requests: list[StatementRequest]) -> None:
+    """Two statements of one batch with one Idempotency-Key would be one statement twice."""
+    first: dict[str, int] = {}
+    for index, request in enumerate(requests):
+        key = request.idempotency_key
+        if key is None:
+            continue
+        if key in first:
+            raise InvalidInput(
+                f"statements[{first[key]}] and statements[{index}] have the same"
+                f" idempotency_key {key!r}",
+                field=f"statements[{index}].idempotency_key",
+            )
+        first[key] = index

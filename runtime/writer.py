@@ -21,7 +21,8 @@ from anyio import CapacityLimiter
 from claimledger.domain.errors import UnknownReference
 from claimledger.domain.ledger import Ledger
 from claimledger.domain.receipts import Receipt, StatementRequest
-from claimledger.domain.statement import statement_id_for
+from claimledger.domain.statement import Statement, statement_id_for
+from claimledger.runtime.group_commit import GroupCommit
 from claimledger.store import events
 from claimledger.store.db import DatabaseUnavailable, Pool
 
@@ -52,6 +53,7 @@ class Writer:
         self._limiter = CapacityLimiter(threads)
         self._available = available
         self._reopen = reopen
+        self.group = GroupCommit(self._save_apart)
 
     async def run(self, command: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if not self._available():
@@ -59,6 +61,19 @@ class Writer:
         return await anyio.to_thread.run_sync(
             partial(command, *args, **kwargs), limiter=self._limiter
         )
+
+    async def record_statement(self, request: StatementRequest, *, recorded_by: UUID) -> Receipt:
+        """Record one statement, saved together with those recorded at the same time (see
+        ``runtime.group_commit``); its receipt, with its position."""
+        prepared = await self.run(self.ledger.prepare_statement, request, recorded_by=recorded_by)
+        if isinstance(prepared, Receipt):
+            return await self.positioned(prepared)
+        return await self.positioned(await self.group.save(request, prepared))
+
+    async def _save_apart(
+        self, prepared: list[tuple[StatementRequest, Statement]]
+    ) -> list[Receipt | Exception]:
+        return await self.run(self.ledger.save_statements_apart, prepared)
 
     async def reopen(self) -> None:
         """A fresh ledger (with a fresh connection pool) after the database came back.

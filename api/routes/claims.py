@@ -60,11 +60,9 @@ async def record_statement(
         idempotency_key=idempotency_key,
         fingerprint=None if idempotency_key is None else data.fingerprint(claim_id),
     )
-    receipt = await writer.run(
-        writer.ledger.record_statement, request, recorded_by=principal.key_id
-    )
+    receipt = await writer.record_statement(request, recorded_by=principal.key_id)
     headers = {"Idempotent-Replayed": "true"} if receipt.replayed else {}
-    return Response(Written.of(await writer.positioned(receipt)), status_code=201, headers=headers)
+    return Response(Written.of(receipt), status_code=201, headers=headers)
 
 
 @post(
