@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import anyio
 import httpx
 import msgspec
+import psutil
 from psycopg.conninfo import make_conninfo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -217,16 +218,24 @@ class Server:
         raise BenchError(f"{self.name} did not log {text!r} within {timeout:.0f} s")
 
     def status(self) -> dict[str, int]:
-        """VmRSS and VmHWM of the process, in kB (from /proc/<pid>/status)."""
-        values: dict[str, int] = {}
+        """VmRSS and VmHWM in kB, summed over the process and every process it started (``serve``
+        runs its projector and dispatcher in processes of their own), and how many there are."""
+        values = {"VmRSS": 0, "VmHWM": 0, "processes": 0}
         try:
-            with open(f"/proc/{self.pid}/status") as status:
-                for line in status:
-                    name, _, rest = line.partition(":")
-                    if name in ("VmRSS", "VmHWM"):
-                        values[name] = int(rest.split()[0])
-        except OSError:
-            pass
+            root = psutil.Process(self.pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return values
+        for process in tree:
+            try:
+                with open(f"/proc/{process.pid}/status") as status:
+                    for line in status:
+                        name, _, rest = line.partition(":")
+                        if name in ("VmRSS", "VmHWM"):
+                            values[name] += int(rest.split()[0])
+            except OSError:
+                continue
+            values["processes"] += 1
         return values
 
     def stop(self, *, timeout: float = 30.0) -> None:

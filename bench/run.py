@@ -227,7 +227,10 @@ class Run:
     def rss(self, label: str, server: Server) -> None:
         status = server.status()
         self.rss_samples[label] = status
-        say(f"  RSS of {server.name} ({label}): {status.get('VmRSS', 0) / 1024:.1f} MB")
+        say(
+            f"  RSS of {server.name} ({label}): {status.get('VmRSS', 0) / 1024:.1f} MB"
+            f" in {status.get('processes', 0)} processes"
+        )
 
     # -- phases ---------------------------------------------------------------------------------
 
@@ -363,6 +366,22 @@ class Run:
             f"  projector: {position - first[1]} events in {finished - first[0]:.1f} s,"
             f" {r['projector_events_per_s']:,.0f} events/s"
             + ("" if position >= head else f" (stopped at {position} of {head})")
+        )
+
+    def peer(self) -> None:
+        """The eventsourcing library's ``ProjectionRunner`` on the same ledger (``bench.peer``),
+        for as long as the projector's catch-up was timed at most."""
+        seconds = max(10.0, min(float(self.results["projector_measured_s"]), 120.0))
+        job = {"url": self.url, "head": self.head(), "seconds": seconds}
+        result = run_module("bench.peer", job, timeout=seconds + 120)
+        r = self.results
+        r["projector_peer_events_per_s"] = result["events_per_s"]
+        r["projector_peer_events"] = result["events"]
+        r["projector_peer_ratio"] = r["projector_events_per_s"] / result["events_per_s"]
+        say(
+            f"  the library's ProjectionRunner: {result['events']} events in"
+            f" {result['seconds']:.1f} s, {result['events_per_s']:,.0f} events/s"
+            f" (the projector: {r['projector_peer_ratio']:.1f} x)"
         )
 
     def head(self) -> int:
@@ -511,6 +530,16 @@ class Run:
 
         first = measure("bare lookup", bare_port, bare_requests)
         measured = {name: measure(name, port, requests) for name, requests in routes.items()}
+        # Writes at the readers' concurrency, against the same baseline.
+        writes = self.closed(
+            port,
+            "POST /v1/claims/{id}/statements, 32 at once",
+            self.statement_posts(plan.single_count, self.seed + 40),
+            concurrency=CONCURRENCY,
+            seconds=plan.seconds,
+            warmup=plan.warmup,
+            max_requests=plan.single_count,
+        )
         second = measure("bare lookup (again)", bare_port, bare_requests)
         bare.stop()
         baseline = (first["rps"] + second["rps"]) / 2
@@ -520,6 +549,11 @@ class Run:
         r["baseline_lookup_p50_ms"] = first["p50_ms"]
         r["baseline_lookup_p99_ms"] = first["p99_ms"]
         r["baseline_lookup_client_cpu_share"] = first["client_cpu_share"]
+        r["single_append_c32_per_s"] = writes["rps"]
+        r["single_append_c32_ratio"] = writes["rps"] / baseline
+        r["single_append_c32_p50_ms"] = writes["p50_ms"]
+        r["single_append_c32_p99_ms"] = writes["p99_ms"]
+        r["single_append_c32_errors"] = writes["errors"]
         r["read"] = {
             name: {
                 "rps": result["rps"],
@@ -633,6 +667,7 @@ def execute(
     steps: list[tuple[str, Callable[[ExitStack], None]]] = [
         ("load", run.load),
         ("projector catch-up", lambda _: run.catch_up()),
+        ("projector peer", lambda _: run.peer()),
         ("rebuild", lambda _: run.rebuild()),
         ("serving", run.serving),
     ]
@@ -658,6 +693,7 @@ def execute(
         "rss_end_mb": run.rss_samples.get("at the end", {}).get("VmRSS", 0) / 1024,
         "rss_mb": max(rss) if rss else None,
         "rss_samples_kb": run.rss_samples,
+        "rss_processes": max((s.get("processes", 0) for s in run.rss_samples.values()), default=0),
         "corpus": {
             "seed": seed,
             "incidents": len(corpus.meta.incidents),
