@@ -19,11 +19,12 @@ from dataclasses import replace
 
 import anyio
 
-from claimledger.runtime.bootstrap import Services, started
+from claimledger.runtime.bootstrap import Services, prepared, started
 from claimledger.runtime.demo import load_demo
 from claimledger.runtime.keys import SYSTEM_KEY_ID, NewKey, Role
 from claimledger.runtime.settings import Settings
 from claimledger.runtime.supervisor import PARENT_PID, supervised_processes, until_parent_gone
+from claimledger.runtime.workers import background_workers
 from claimledger.store.events import is_empty
 
 DEMO_KEY_NAME = "demo editor (make run)"
@@ -98,7 +99,10 @@ async def _workers_until_signalled(settings: Settings) -> None:
     """The projector or the dispatcher alone (no HTTP) until SIGTERM or SIGINT, or, for a worker
     process of ``serve``, until that server is gone."""
     parent = os.environ.get(PARENT_PID)
-    async with started(settings), anyio.create_task_group() as group:
+    # Only the workers: no event store, no read pools, no key store (they cost memory and
+    # connections, and a worker uses none of them).
+    await prepared(settings.require_database_url)
+    async with background_workers(settings), anyio.create_task_group() as group:
 
         async def until_signalled() -> None:
             with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
