@@ -16,7 +16,7 @@ import msgspec
 
 from claimledger.cli.importer import ImportFailed, import_file
 from claimledger.cli.progress import ProgressBar
-from claimledger.projections.rebuild import rebuild
+from claimledger.projections.rebuild import default_workers, rebuild
 from claimledger.runtime.bootstrap import started
 from claimledger.runtime.demo import load_demo
 from claimledger.runtime.keys import SYSTEM_KEY_ID
@@ -92,7 +92,11 @@ def rebuild_command(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run() -> Any:
         async with started(without_workers(settings)) as services:
-            return await rebuild(services.settings.require_database_url, progress=bar.update)
+            return await rebuild(
+                services.settings.require_database_url,
+                workers=args.workers or default_workers(),
+                progress=bar.update,
+            )
 
     result = anyio.run(run)
     bar.finish()

@@ -101,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
         "rebuild", help="drop every view and replay the ledger into them from position 0"
     )
     _database_options(rebuild_cmd)
+    rebuild_cmd.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes replaying the ledger, each its share of the incidents"
+        " (default: one per core, up to four)",
+    )
     _json_option(rebuild_cmd)
 
     commands.add_parser("openapi", help="print the OpenAPI document")

@@ -22,6 +22,7 @@ from claimledger.projections.batch import Positioned, apply_batch
 from claimledger.projections.decoding import EventDecoder
 from claimledger.projections.memory import FACTS_KEPT, Memory
 from claimledger.projections.schema import REBUILT_TABLES
+from claimledger.projections.skipped import describe, error_text, record_skipped
 from claimledger.store.db import CONNECTION_ERRORS, Connection, close, connect, is_deterministic
 from claimledger.store.events import EVENTS_AFTER, EVENTS_CHANNEL
 
@@ -37,13 +38,6 @@ _BATCHES_KEPT = 10_000
 _MAX_BACKOFF = 30.0
 # How soon a worker tries its database again after losing it.
 RECONNECT_SECONDS = 0.5
-_ERROR_TEXT_MAX = 2000
-
-
-def error_text(error: BaseException) -> str:
-    """An error as one line the views can keep (no NUL, bounded)."""
-    text = f"{type(error).__name__}: {error}".replace("\x00", "\ufffd")
-    return text[:_ERROR_TEXT_MAX]
 
 
 # Called after the views are written and before the commit; tests inject failures here.
@@ -55,13 +49,6 @@ OnAdvance = Callable[[int, datetime | None], None]
 
 class ProjectionStuck(Exception):
     """An event the projector cannot apply now; the message names it."""
-
-
-def _describe(row: Any) -> str:
-    return (
-        f"event {row['notification_id']} ({row['topic']} of {row['originator_id']}"
-        f" v{row['originator_version']})"
-    )
 
 
 class Projector:
@@ -202,18 +189,16 @@ class Projector:
                 )
                 if row is None:
                     raise
-                event = _describe(row)
+                event = describe(row)
                 if not is_deterministic(error):
                     raise ProjectionStuck(f"cannot apply {event}: {error_text(error)}") from error
-                count = await self._skip(connection, row, event, error)
+                count = await self._skip(connection, row, error)
             if count == 0:
                 break
             applied += count
         return applied
 
-    async def _skip(
-        self, connection: Connection, row: Any, event: str, error: BaseException
-    ) -> int:
+    async def _skip(self, connection: Connection, row: Any, error: BaseException) -> int:
         """Set an event aside: record why, and move the position past it."""
         position = row["notification_id"]
         async with connection.transaction():
@@ -222,32 +207,13 @@ class Projector:
             )
             if start >= position:
                 return 0
-            log.error("skipped %s, which the views cannot take: %s", event, error_text(error))
-            await connection.execute(
-                "INSERT INTO views.skipped_events"
-                " (position, topic, originator_id, originator_version, error)"
-                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (position) DO NOTHING",
-                position,
-                row["topic"],
-                row["originator_id"],
-                row["originator_version"],
-                error_text(error),
-            )
-            await self._move(connection, position)
+            await record_skipped(connection, row, error)
+            await move_position(connection, position)
         if self.memory.position == start:
             # Setting an event aside changed no state memory holds.
             self.memory.position = position
         self._advanced(position, None)
         return 1
-
-    async def _move(self, connection: Connection, position: int) -> None:
-        await connection.execute(
-            "UPDATE views.tracking SET position = $2, updated_at = now(), last_error = NULL,"
-            " last_error_at = NULL WHERE projection = $1",
-            PROJECTION,
-            position,
-        )
-        await connection.execute("SELECT pg_notify($1, $2)", PROJECTED_CHANNEL, str(position))
 
     async def _apply(self, connection: Connection, limit: int) -> int:
         """One transaction: up to ``limit`` events after the position, applied to the views."""
@@ -282,7 +248,7 @@ class Projector:
             end = rows[-1]["notification_id"]
             if self.fault is not None:
                 await self.fault(start, end)
-            await self._move(connection, end)
+            await move_position(connection, end)
         self.memory.position = end
         self.memory.trim()
         self.batches.append((start, end))
@@ -296,6 +262,17 @@ class Projector:
         self.error = None
         if self.on_advance is not None:
             self.on_advance(position, caught_up_at)
+
+
+async def move_position(connection: Connection, position: int) -> None:
+    """The views now hold every event up to ``position`` (in the caller's transaction)."""
+    await connection.execute(
+        "UPDATE views.tracking SET position = $2, updated_at = now(), last_error = NULL,"
+        " last_error_at = NULL WHERE projection = $1",
+        PROJECTION,
+        position,
+    )
+    await connection.execute("SELECT pg_notify($1, $2)", PROJECTED_CHANNEL, str(position))
 
 
 async def reset_views(connection: Connection) -> None:

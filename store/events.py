@@ -70,6 +70,13 @@ EVENTS_AFTER = (
     f" FROM {EVENTS} WHERE notification_id > $1 ORDER BY notification_id LIMIT $2"
 )
 
+# The same, up to a position: what a part of a parallel rebuild reads.
+EVENTS_BETWEEN = (
+    "SELECT notification_id, originator_id, originator_version, topic, state"
+    f" FROM {EVENTS} WHERE notification_id > $1 AND notification_id <= $2"
+    " ORDER BY notification_id LIMIT $3"
+)
+
 
 async def head_position(db: Db) -> int:
     """The position of the newest event (0 when there is none)."""

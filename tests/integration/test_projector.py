@@ -17,7 +17,7 @@ from claimledger.projections.schema import REBUILT_TABLES
 from claimledger.store.db import Connection, close, connect
 from claimledger.store.events import head_position
 from tests.helpers import until
-from tests.ledger_data import WRITER, populate
+from tests.ledger_data import WRITER, populate, populate_incidents
 
 
 class InjectedFailure(BaseException):
@@ -84,6 +84,28 @@ async def test_one_event_a_batch_gives_the_views_of_one_batch(
     one_by_one = await dump(db)
     await rebuild(database_url, batch_size=100_000)
     assert await dump(db) == one_by_one
+
+
+async def test_a_rebuild_in_parts_gives_the_views_of_one_worker(
+    ledger: Ledger, db: Connection, database_url: str
+) -> None:
+    def write() -> None:
+        populate(ledger)
+        populate_incidents(ledger)
+
+    await anyio.to_thread.run_sync(write)
+    head = await head_position(db)
+    one = await rebuild(database_url, batch_size=7, workers=1)
+    assert one.events == head
+    assert await projected_position(db) == head
+    alone = await dump(db)
+    assert len(alone["views.incidents"]) >= 9
+    for workers in (2, 3):
+        parts = await rebuild(database_url, batch_size=5, workers=workers)
+        assert parts.by_this_process
+        assert await projected_position(db) == head
+        assert await dump(db) == alone, f"{workers} workers"
+    assert await skipped(db) == []
 
 
 async def skipped(db: Connection) -> list[str]:
