@@ -226,20 +226,24 @@ class Projector:
 
     async def _apply_once(self, connection: Connection, limit: int) -> int:
         async with connection.transaction():
-            start = await connection.fetchval(
-                "SELECT position FROM views.tracking WHERE projection = $1 FOR UPDATE", PROJECTION
+            tracking = await connection.fetchrow(
+                "SELECT position, statement_timestamp() AS locked_at FROM views.tracking"
+                " WHERE projection = $1 FOR UPDATE",
+                PROJECTION,
             )
+            assert tracking is not None  # made by the migrations
+            start, locked_at = tracking["position"], tracking["locked_at"]
             self.memory.valid_at(start)
             rows = await connection.fetch(EVENTS_AFTER, start, limit)
-            caught_up_at: datetime | None = None
-            if len(rows) < limit:
-                # Nothing committed before this read is left behind: the horizon moves.
-                caught_up_at = await connection.fetchval(
-                    "UPDATE views.tracking SET caught_up_at = statement_timestamp()"
-                    " WHERE projection = $1 RETURNING caught_up_at",
-                    PROJECTION,
-                )
+            # When the batch is not full, nothing committed before the events were read (nor so
+            # before the row was locked, a moment earlier) is left behind: the horizon moves.
+            caught_up_at: datetime | None = locked_at if len(rows) < limit else None
             if not rows:
+                await connection.execute(
+                    "UPDATE views.tracking SET caught_up_at = $2 WHERE projection = $1",
+                    PROJECTION,
+                    caught_up_at,
+                )
                 self._advanced(start, caught_up_at)
                 return 0
             decode = self.decoder.decode
@@ -248,7 +252,7 @@ class Projector:
             end = rows[-1]["notification_id"]
             if self.fault is not None:
                 await self.fault(start, end)
-            await move_position(connection, end)
+            await move_position(connection, end, caught_up_at=caught_up_at)
         self.memory.position = end
         self.memory.trim()
         self.batches.append((start, end))
@@ -264,15 +268,21 @@ class Projector:
             self.on_advance(position, caught_up_at)
 
 
-async def move_position(connection: Connection, position: int) -> None:
-    """The views now hold every event up to ``position`` (in the caller's transaction)."""
+async def move_position(
+    connection: Connection, position: int, *, caught_up_at: datetime | None = None
+) -> None:
+    """The views now hold every event up to ``position`` (in the caller's transaction), and,
+    when given, every event committed before ``caught_up_at``; the API's watchers are told."""
     await connection.execute(
-        "UPDATE views.tracking SET position = $2, updated_at = now(), last_error = NULL,"
-        " last_error_at = NULL WHERE projection = $1",
+        "WITH moved AS (UPDATE views.tracking SET position = $2, updated_at = now(),"
+        " last_error = NULL, last_error_at = NULL, caught_up_at = coalesce($3, caught_up_at)"
+        " WHERE projection = $1 RETURNING position)"
+        " SELECT pg_notify($4, position::text) FROM moved",
         PROJECTION,
         position,
+        caught_up_at,
+        PROJECTED_CHANNEL,
     )
-    await connection.execute("SELECT pg_notify($1, $2)", PROJECTED_CHANNEL, str(position))
 
 
 async def reset_views(connection: Connection) -> None:
