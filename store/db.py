@@ -36,6 +36,9 @@ CONNECTION_ERRORS = (
     asyncpg.InterfaceError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
+    # The client's own view of a broken exchange: a protocol error when the server went away
+    # in the middle of an answer.
+    asyncpg.exceptions.InternalClientError,
 )
 # PostgreSQL error classes a given input causes every time: a data exception (22) or an integrity
 # constraint violation (23). Anything else may pass by itself (the server is back, a lock freed).
