@@ -210,7 +210,9 @@ async def incident_timeline(
     """Statements on the incident's claims, ordered by `published_at`, as known at `known_at`."""
     read = bitemporal_read
     async with session(read.db) as db:
-        if not await incident_queries.exists(db, incident_id, read.known_at):
-            raise NotFound("incident", incident_id)
         in_one = replace(read, db=db)
-        return await timeline_page(in_one, replace(filters, incident_id=incident_id), cursor, limit)
+        page = await timeline_page(in_one, replace(filters, incident_id=incident_id), cursor, limit)
+        # A statement found says the incident was there; only an empty page needs to ask.
+        if page.items or await incident_queries.exists(db, incident_id, read.known_at):
+            return read.respond(page)
+        raise NotFound("incident", incident_id)

@@ -53,7 +53,7 @@ TIMELINE_FILTERS = {"filters": Provide(provide_timeline_filter, sync_to_thread=F
 
 async def timeline_page(
     read: ReadContext, filters: TimelineFilter, cursor: str | None, limit: int
-) -> Response[TimelinePage]:
+) -> TimelinePage:
     after = decode_cursor(cursor, "timeline", tuple[datetime, int])
     if (
         filters.published_after is not None
@@ -67,9 +67,7 @@ async def timeline_page(
     page, next_cursor = page_of(
         rows, limit, "timeline", lambda row: (row["published_at"], row["position"])
     )
-    return read.respond(
-        TimelinePage(items=[TimelineItem.of(row) for row in page], next_cursor=next_cursor)
-    )
+    return TimelinePage(items=[TimelineItem.of(row) for row in page], next_cursor=next_cursor)
 
 
 @get(
@@ -92,4 +90,4 @@ async def timeline(
     """Every statement, ordered by `published_at`, as known at `known_at`, with filters."""
     if incident_id is not None:
         filters = replace(filters, incident_id=incident_id)
-    return await timeline_page(bitemporal_read, filters, cursor, limit)
+    return bitemporal_read.respond(await timeline_page(bitemporal_read, filters, cursor, limit))

@@ -28,6 +28,14 @@ _CLAIM = (
     " ON $1::timestamptz IS NOT NULL"
 )
 
+# The same, with when the status as known at $1 began (from the stored history).
+_CLAIM_AND_SINCE = _CLAIM.replace(
+    " FROM views.claims c",
+    ", (SELECT h.recorded_from FROM views.claim_history h WHERE h.claim_id = c.id"
+    "   AND h.recorded_from <= $1 ORDER BY h.seq DESC LIMIT 1) AS since_at FROM views.claims c",
+    1,
+)
+
 
 @dataclass(frozen=True, slots=True)
 class ClaimAt:
@@ -42,7 +50,8 @@ async def get(db: Db, claim_id: UUID, moment: Moment) -> ClaimAt | None:
     """One claim as seen from ``moment``, if the ledger had it by then."""
     async with session(db) as one:
         row = await one.fetchrow(
-            _CLAIM + " WHERE c.id = $2 AND ($1::timestamptz IS NULL OR c.recorded_at <= $1)",
+            (_CLAIM if moment.is_now else _CLAIM_AND_SINCE)
+            + " WHERE c.id = $2 AND ($1::timestamptz IS NULL OR c.recorded_at <= $1)",
             moment.known_at,
             claim_id,
         )
@@ -50,8 +59,12 @@ async def get(db: Db, claim_id: UUID, moment: Moment) -> ClaimAt | None:
             return None
         if moment.is_now:
             return _now(dict(row))
-        facts = await load_facts(one, [claim_id])
-        return await _seen(one, dict(row), facts.get(claim_id, []), moment)
+        facts = (await load_facts(one, [claim_id])).get(claim_id, [])
+        status = status_seen(
+            facts, known_at=moment.known_at, published_before=moment.published_before
+        )
+        since = row["since_at"] if moment.published_before is None else None
+        return ClaimAt(row=dict(row), status=status, status_since=since)
 
 
 async def of_incident(db: Db, incident_id: UUID, moment: Moment) -> list[ClaimAt]:
