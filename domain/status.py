@@ -11,10 +11,29 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 from uuid import UUID
 
 from claimledger.domain.values import Stance, Status
+
+
+class Stanced(Protocol):
+    """What the rule reads of a statement in view (``StanceRecord`` or any object with these)."""
+
+    @property
+    def statement_id(self) -> UUID: ...
+    @property
+    def source_id(self) -> UUID: ...
+    @property
+    def source_name(self) -> str: ...
+    @property
+    def stance(self) -> Stance: ...
+    @property
+    def published_at(self) -> datetime: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def evidence_kinds(self) -> tuple[str, ...]: ...
 
 
 class StanceRecord(NamedTuple):
@@ -64,7 +83,7 @@ _CHOICES: tuple[tuple[Status, tuple[Stance, ...]], ...] = (
 _DECIDED_BY = dict(_CHOICES)
 
 
-def _order(record: StanceRecord) -> tuple[datetime, int]:
+def _order(record: Stanced) -> tuple[datetime, int]:
     return (record.published_at, record.position)
 
 
@@ -75,18 +94,18 @@ class _Source:
 
     def __init__(self) -> None:
         # In order of publication (then position).
-        self.records: list[StanceRecord] = []
+        self.records: list[Stanced] = []
         # The statements that count: its stances standing since its last retraction (rule 2),
         # a confirmation or refutation only if the source is no party (rule 3); and every
         # retraction, which counts for ``retracted``.
-        self.counted: list[StanceRecord] = []
+        self.counted: list[Stanced] = []
         # Whether the source asserted or denied the claim: a party (rule 3).
         self.party = False
 
     def refresh(self) -> None:
         self.records.sort(key=_order)
         party = self.party = any(r.stance in _PARTY_STANCES for r in self.records)
-        counted: list[StanceRecord] = []
+        counted: list[Stanced] = []
         for record in self.records:
             if record.stance == Stance.RETRACTS:
                 counted = [r for r in counted if r.stance == Stance.RETRACTS]
@@ -95,7 +114,7 @@ class _Source:
                 counted.append(record)
         self.counted = counted
 
-    def follows(self, record: StanceRecord) -> bool:
+    def follows(self, record: Stanced) -> bool:
         """Whether ``record`` comes after every statement of the source and leaves what counted
         before it counting (so that it can be added without going through them all again)."""
         records = self.records
@@ -115,7 +134,7 @@ class Tally:
 
     __slots__ = ("_counts", "_sources")
 
-    def __init__(self, records: Iterable[StanceRecord] = ()) -> None:
+    def __init__(self, records: Iterable[Stanced] = ()) -> None:
         self._sources: dict[UUID, _Source] = {}
         self._counts = dict.fromkeys(_STANCES, 0)
         for record in records:
@@ -124,7 +143,7 @@ class Tally:
             source.refresh()
             self._count(source, 1)
 
-    def add(self, record: StanceRecord) -> None:
+    def add(self, record: Stanced) -> None:
         source = self._sources.get(record.source_id)
         if source is None:
             source = self._sources[record.source_id] = _Source()
@@ -150,7 +169,7 @@ class Tally:
         source.counted.append(record)
         counts[stance] += 1
 
-    def remove(self, record: StanceRecord) -> None:
+    def remove(self, record: Stanced) -> None:
         source = self._sources[record.source_id]
         self._count(source, -1)
         source.records = [r for r in source.records if r.statement_id != record.statement_id]
@@ -180,11 +199,11 @@ class Tally:
             return Status.DENIED
         return Status.RETRACTED if counts[Stance.RETRACTS] else Status.UNVERIFIED
 
-    def deciding(self, status: Status | None = None) -> list[StanceRecord]:
+    def deciding(self, status: Status | None = None) -> list[Stanced]:
         """The statements that decided ``status`` (the current one by default), as rule 6 lists
         them: by stance, each stance's in order of publication."""
         stances = _DECIDED_BY.get(self.status if status is None else status, ())
-        chosen: list[StanceRecord] = []
+        chosen: list[Stanced] = []
         for stance in stances:
             chosen.extend(
                 sorted(
@@ -195,7 +214,7 @@ class Tally:
         return chosen
 
 
-def decide(records: Iterable[StanceRecord]) -> tuple[Status, list[StanceRecord]]:
+def decide(records: Iterable[StanceRecord]) -> tuple[Status, list[Stanced]]:
     """The status rule's decision: the status and the statements that decided it."""
     tally = Tally(r for r in records if not r.withdrawn)
     status = tally.status
@@ -207,7 +226,7 @@ def derive_status(records: Iterable[StanceRecord]) -> DerivedStatus:
     return explain(*decide(records))
 
 
-def explain(status: Status, deciding: list[StanceRecord]) -> DerivedStatus:
+def explain(status: Status, deciding: list[Stanced]) -> DerivedStatus:
     """A decided status with its reasons: the deciding statements and one sentence."""
     if status == Status.UNVERIFIED:
         return UNVERIFIED
@@ -228,6 +247,6 @@ def explain(status: Status, deciding: list[StanceRecord]) -> DerivedStatus:
     )
 
 
-def _verification(record: StanceRecord) -> str:
+def _verification(record: Stanced) -> str:
     how = ", ".join(dict.fromkeys(record.evidence_kinds)) or f"{_VERB[record.stance]}"
     return f"{how} by {record.source_name}, statement {record.statement_id}"

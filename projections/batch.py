@@ -191,7 +191,7 @@ class Batch:
         said = {name: getattr(event, name) for name in _SAID}
         said.update(
             id=event.originator_id,
-            source_name=self.memory.source_names.get(event.source_id, ""),
+            source_name=self.memory.source(event.source_id)[1],
             recorded_at=event.timestamp,
             withdrawn_at=None,
             position=position,
@@ -205,7 +205,7 @@ class Batch:
         changed = state.record(
             StatementFact(
                 id=shown.id,
-                source_id=shown.source_id,
+                source_id=self.memory.source(shown.source_id)[0],
                 source_name=shown.source_name,
                 stance=shown.stance,
                 published_at=shown.published_at,

@@ -38,18 +38,10 @@ class StatementFact:
     withdrawal_position: int | None = None
     evidence_kinds: tuple[str, ...] = ()
 
-    def record(self) -> StanceRecord:
-        """The rule's input for this statement as the ledger knows it now."""
-        return StanceRecord(
-            self.id,
-            self.source_id,
-            self.source_name,
-            self.stance,
-            self.published_at,
-            self.position,
-            self.withdrawn_at is not None,
-            self.evidence_kinds,
-        )
+    @property
+    def statement_id(self) -> UUID:
+        """The statement's id, as the status rule reads it."""
+        return self.id
 
     def in_view(
         self, *, known_at: datetime | None = None, published_before: datetime | None = None
@@ -203,7 +195,7 @@ class ClaimState:
         self.recorded_at = recorded_at
         self.verdict = verdict
         self.facts: dict[UUID, StatementFact] = {f.id: f for f in facts}
-        self.tally = Tally(f.record() for f in self.facts.values() if f.withdrawn_at is None)
+        self.tally = Tally(f for f in self.facts.values() if f.withdrawn_at is None)
         self._status = status
         self._derived: DerivedStatus | None = None
         # The status before this batch; None for a claim new in it.
@@ -228,13 +220,13 @@ class ClaimState:
     def record(self, fact: StatementFact) -> DerivedStatus | None:
         """Add a statement; the new status when it changed, else None."""
         self.facts[fact.id] = fact
-        self.tally.add(fact.record())
+        self.tally.add(fact)
         return self._decide(fact.recorded_at, fact.id)
 
     def withdraw(self, statement_id: UUID, at: datetime, position: int) -> DerivedStatus | None:
         fact = self.facts[statement_id]
         if fact.withdrawn_at is None:
-            self.tally.remove(fact.record())
+            self.tally.remove(fact)
         self.facts[statement_id] = replace(fact, withdrawn_at=at, withdrawal_position=position)
         return self._decide(at, statement_id)
 

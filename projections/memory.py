@@ -9,6 +9,7 @@ and when a batch fails halfway, since the batch changed the states it holds.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from uuid import UUID
 
@@ -25,9 +26,12 @@ from claimledger.projections.history import ClaimState, Interval
 from claimledger.projections.queries import load_facts
 from claimledger.store.db import Connection
 
-# About 100 MB of statements at most, and as many sources' names as a ledger is likely to have.
-FACTS_KEPT = 150_000
+# About 80 MB of statements (about 1 kB each) at most, and as many sources' names as a ledger
+# is likely to have.
+FACTS_KEPT = 75_000
 _NAMES_KEPT = 200_000
+# A claim's state costs memory of its own, about that of this many statements.
+_CLAIM_WEIGHT = 3
 
 
 class Memory:
@@ -37,9 +41,11 @@ class Memory:
         self.facts_kept = facts_kept
         # The tracking position this memory is valid at; None: it holds nothing.
         self.position: int | None = None
-        self.claims: dict[UUID, ClaimState] = {}
+        # Least recently touched first.
+        self.claims: OrderedDict[UUID, ClaimState] = OrderedDict()
         self.statement_claim: dict[UUID, UUID] = {}
-        self.source_names: dict[UUID, str] = {}
+        # Each source's id and name, one object each, shared by every fact that names it.
+        self.sources: dict[UUID, tuple[UUID, str]] = {}
         self.facts = 0
 
     def valid_at(self, position: int) -> None:
@@ -52,12 +58,12 @@ class Memory:
         self.position = None
         self.claims.clear()
         self.statement_claim.clear()
-        self.source_names.clear()
+        self.sources.clear()
         self.facts = 0
 
     def add_claim(self, state: ClaimState) -> None:
         self.claims[state.claim_id] = state
-        self.facts += len(state.facts)
+        self.facts += _CLAIM_WEIGHT + len(state.facts)
         for statement_id in state.facts:
             self.statement_claim[statement_id] = state.claim_id
 
@@ -66,22 +72,26 @@ class Memory:
         self.facts += 1
 
     def name_source(self, source_id: UUID, name: str) -> None:
-        if len(self.source_names) >= _NAMES_KEPT:
-            self.source_names.clear()
-        self.source_names[source_id] = name
+        if len(self.sources) >= _NAMES_KEPT:
+            self.sources.clear()
+        self.sources[source_id] = (source_id, name)
+
+    def source(self, source_id: UUID) -> tuple[UUID, str]:
+        """The source's id and name as memory holds them (the name is empty when unknown)."""
+        return self.sources.get(source_id) or (source_id, "")
 
     def touched(self, claim_ids: Iterable[UUID]) -> None:
         """Move these claims to the most recently touched end."""
-        claims = self.claims
+        move = self.claims.move_to_end
         for claim_id in claim_ids:
-            claims[claim_id] = claims.pop(claim_id)
+            move(claim_id)
 
     def trim(self) -> None:
         """Forget the least recently touched claims while more statements than allowed are held."""
         claims = self.claims
         while self.facts > self.facts_kept and claims:
-            state = claims.pop(next(iter(claims)))
-            self.facts -= len(state.facts)
+            _, state = claims.popitem(last=False)
+            self.facts -= _CLAIM_WEIGHT + len(state.facts)
             for statement_id in state.facts:
                 self.statement_claim.pop(statement_id, None)
 
@@ -114,7 +124,7 @@ class Memory:
             ):
                 claim_ids.add(row["claim_id"])
         await self._load_claims(db, claim_ids - new_claims - self.claims.keys())
-        missing_names = source_ids - self.source_names.keys()
+        missing_names = source_ids - self.sources.keys()
         if missing_names:
             for row in await db.fetch(
                 "SELECT id, name FROM views.sources WHERE id = ANY($1::uuid[])",
@@ -127,7 +137,7 @@ class Memory:
         if not claim_ids:
             return
         ids = list(claim_ids)
-        facts = await load_facts(db, ids)
+        facts = await load_facts(db, ids, sources=self.sources)
         open_intervals = {
             row["claim_id"]: Interval(
                 seq=row["seq"],

@@ -42,6 +42,10 @@ from claimledger.store.events import EVENTS_BETWEEN
 log = logging.getLogger("claimledger.rebuild")
 
 
+# Statements' worth of claim states a part keeps (about 1 kB each).
+REBUILD_FACTS_KEPT = 500_000
+
+
 def part_of(incident_id: UUID, parts: int) -> int:
     return incident_id.int % parts
 
@@ -52,8 +56,9 @@ class Partition:
     def __init__(self, part: int, parts: int) -> None:
         self.part = part
         self.parts = parts
-        self.memory = Memory()
-        self.names: dict[UUID, str] = {}
+        # A rebuild is a command of its own: no server's memory bound to share with.
+        self.memory = Memory(facts_kept=REBUILD_FACTS_KEPT)
+        self.sources: dict[UUID, tuple[UUID, str]] = {}
         self._claim_part: dict[UUID, int] = {}
         # The statements of this part (as integers: a rebuild may hold millions).
         self._statements: set[int] = set()
@@ -61,8 +66,8 @@ class Partition:
     def takes(self, event: Any) -> bool:
         match event:
             case SourceRegistered():
-                self.names[event.originator_id] = event.name
                 self.memory.name_source(event.originator_id, event.name)
+                self.sources[event.originator_id] = self.memory.source(event.originator_id)
                 return self.part == 0
             case IncidentOpened() | IncidentRevised():
                 return part_of(event.originator_id, self.parts) == self.part
@@ -87,7 +92,7 @@ class Partition:
     def forget(self) -> None:
         """Drop the states a failed transaction changed; the sources' names stay known."""
         self.memory.forget()
-        self.memory.source_names.update(self.names)
+        self.memory.sources.update(self.sources)
 
 
 async def rebuild_part(

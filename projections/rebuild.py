@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import anyio
 from anyio.streams.text import TextReceiveStream
 
+from claimledger.projections.partition import REBUILD_FACTS_KEPT
 from claimledger.projections.projector import (
     Projector,
     move_position,
@@ -61,7 +62,7 @@ async def rebuild(
                     await work.execute("SET LOCAL synchronous_commit = on")
                     await move_position(work, head)
             else:
-                projector = Projector(url, batch_size=batch_size)
+                projector = Projector(url, batch_size=batch_size, facts_kept=REBUILD_FACTS_KEPT)
                 while True:
                     applied = await projector.apply_batch(work)
                     report(min(projector.position, head), head)

@@ -4,7 +4,7 @@ and what an as-of read derives it from again."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from uuid import UUID
 
 import asyncpg
@@ -21,35 +21,59 @@ _FACTS = (
 )
 
 
-def _fact(row: asyncpg.Record) -> StatementFact:
+# Evidence kinds as tuples, one object per combination (a projector keeps many facts).
+_KINDS: dict[tuple[str, ...], tuple[str, ...]] = {}
+_KINDS_KEPT = 1000
+# A source's id and name, as one object each, by its id.
+Sources = Mapping[UUID, tuple[UUID, str]]
+
+
+def _kinds(kinds: list[str]) -> tuple[str, ...]:
+    if not kinds:
+        return ()
+    found = tuple(kinds)
+    if len(_KINDS) >= _KINDS_KEPT:
+        return found
+    return _KINDS.setdefault(found, found)
+
+
+def _fact(row: asyncpg.Record, sources: Sources) -> StatementFact:
+    source_id, source_name = sources.get(row["source_id"]) or (
+        row["source_id"],
+        row["source_name"],
+    )
     return StatementFact(
         id=row["id"],
-        source_id=row["source_id"],
-        source_name=row["source_name"],
+        source_id=source_id,
+        source_name=source_name,
         stance=Stance(row["stance"]),
         published_at=row["published_at"],
         recorded_at=row["recorded_at"],
         position=row["position"],
         withdrawn_at=row["withdrawn_at"],
         withdrawal_position=row["withdrawal_position"],
-        evidence_kinds=tuple(row["kinds"]),
+        evidence_kinds=_kinds(row["kinds"]),
     )
 
 
-def _by_claim(rows: Iterable[asyncpg.Record]) -> dict[UUID, list[StatementFact]]:
+def _by_claim(rows: Iterable[asyncpg.Record], sources: Sources) -> dict[UUID, list[StatementFact]]:
     facts: dict[UUID, list[StatementFact]] = defaultdict(list)
     for row in rows:
-        facts[row["claim_id"]].append(_fact(row))
+        facts[row["claim_id"]].append(_fact(row, sources))
     return facts
 
 
-async def load_facts(db: Db, claim_ids: Iterable[UUID]) -> dict[UUID, list[StatementFact]]:
-    """Every statement on these claims, as the status rule needs them."""
+async def load_facts(
+    db: Db, claim_ids: Iterable[UUID], *, sources: Sources | None = None
+) -> dict[UUID, list[StatementFact]]:
+    """Every statement on these claims, as the status rule needs them; ``sources`` gives the
+    objects to share for sources' ids and names (so that many facts hold one of each)."""
     return _by_claim(
-        await db.fetch(_FACTS + " WHERE s.claim_id = ANY($1::uuid[])", list(claim_ids))
+        await db.fetch(_FACTS + " WHERE s.claim_id = ANY($1::uuid[])", list(claim_ids)),
+        sources or {},
     )
 
 
 async def load_incident_facts(db: Db, incident_id: UUID) -> dict[UUID, list[StatementFact]]:
     """Every statement on the incident's claims, by claim."""
-    return _by_claim(await db.fetch(_FACTS + " WHERE s.incident_id = $1", incident_id))
+    return _by_claim(await db.fetch(_FACTS + " WHERE s.incident_id = $1", incident_id), {})
