@@ -10,7 +10,6 @@ with 1,000 per call (``kind: batch``), bounded in count and time. It prints one 
 from __future__ import annotations
 
 import gc
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ import msgspec
 
 from bench.client import percentile
 from bench.corpus import ExtraStatements, Meta
+from bench.jobs import answer_job
 
 
 def statement_draft(body: dict[str, Any]) -> Any:
@@ -109,11 +109,5 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def main() -> int:
-    job = msgspec.json.decode(sys.stdin.buffer.read())
-    sys.stdout.buffer.write(msgspec.json.encode(run(job)) + b"\n")
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(answer_job(run))

@@ -137,6 +137,7 @@ class CorpusScale:
 
 SCALES = {
     "quick": CorpusScale("quick", statements=50_000, incidents=1_000, sources=300),
+    "medium": CorpusScale("medium", statements=250_000, incidents=5_000, sources=800),
     "full": CorpusScale("full", statements=1_000_000, incidents=20_000, sources=2_000),
 }
 

@@ -11,11 +11,9 @@ prints one JSON result: the events it applied and how long they took.
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 from typing import Any
 
-import msgspec
 import psycopg
 from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.persistence import Tracking
@@ -23,6 +21,7 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection, ProjectionRunner
 from psycopg.sql import SQL, Identifier
 
+from bench.jobs import answer_job
 from claimledger.domain.ledger import Ledger
 from claimledger.domain.statement import StatementRecorded
 from claimledger.store.eventstore import event_store_env
@@ -96,11 +95,5 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     return {"events": done, "seconds": seconds, "events_per_s": done / seconds, "head": head}
 
 
-def main() -> int:
-    job = msgspec.json.decode(sys.stdin.buffer.read())
-    sys.stdout.buffer.write(msgspec.json.encode(run(job)) + b"\n")
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(answer_job(run))
