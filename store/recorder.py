@@ -1,9 +1,15 @@
-"""The event store's PostgreSQL recorder: large batches in several statements, one attempt each.
+"""The event store's PostgreSQL recorder: events as four plain arrays, large batches in several
+statements, one attempt each.
+
+The library inserts a batch as one array of a composite type, which psycopg encodes in Python,
+value by value (about 15 % of an import's time); this recorder passes four arrays (ids,
+versions, topics, states as bytea), which psycopg's C dumpers encode, and the server unnests
+them side by side.
 
 psycopg's pipeline mode stalls when one statement's parameters outgrow the socket buffer of a
 Unix-domain connection (the embedded server's): a batch of about 700 statements never returns.
-The library inserts a whole batch as one array parameter; this recorder sends it in chunks, in
-the same pipeline and transaction, after the same table lock, so positions stay in commit order.
+This recorder sends a large batch in chunks, in the same pipeline and transaction, after the
+same table lock, so positions stay in commit order.
 
 The library also tries every read and write ten times, each after waiting for a connection as
 long as its pool allows: against a lost database a request would hang for minutes. This recorder
@@ -21,6 +27,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
 
 CHUNK = 200
 # The chunks' cursors, from the insert to the fetch of their positions, in the writing thread.
@@ -35,6 +42,14 @@ def _once(method: Callable[..., Any]) -> Callable[..., Any]:
 
 class ChunkedApplicationRecorder(PostgresApplicationRecorder):
     """Inserts at most ``CHUNK`` events per statement, one cursor per statement."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.insert_arrays_statement = SQL(
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
+            " SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
+            " RETURNING notification_id"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -53,9 +68,6 @@ class ChunkedApplicationRecorder(PostgresApplicationRecorder):
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
-        if len(stored_events) <= CHUNK:
-            super()._insert_stored_events(curs, stored_events, **kwargs)
-            return
         self._lock_table(curs)
         self._notify_channel(curs)
         _pending.cursors = []
@@ -63,23 +75,20 @@ class ChunkedApplicationRecorder(PostgresApplicationRecorder):
             chunk = stored_events[start : start + CHUNK]
             cursor = curs.connection.cursor()
             cursor.execute(
-                self.insert_events_statement,
+                self.insert_arrays_statement,
                 (
-                    [
-                        self.construct_pg_stored_event(
-                            e.originator_id, e.originator_version, e.topic, e.state
-                        )
-                        for e in chunk
-                    ],
+                    [e.originator_id for e in chunk],
+                    [e.originator_version for e in chunk],
+                    [e.topic for e in chunk],
+                    [e.state for e in chunk],
                 ),
+                prepare=True,
             )
             _pending.cursors.append(cursor)
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        if len(stored_events) <= CHUNK:
-            return super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         ids: list[int] = []
         cursors: list[Cursor[DictRow]] = _pending.cursors
         _pending.cursors = []
