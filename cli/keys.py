@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 def _with_keys(settings: Settings, use: Callable[[KeyStore], Awaitable[T]]) -> T:
     async def run() -> T:
-        async with started(without_workers(settings)) as services:
+        async with started(without_workers(settings), watch=False) as services:
             return await use(services.keys)
 
     return anyio.run(run)

@@ -38,7 +38,7 @@ def report(args: argparse.Namespace, text: str, figures: dict[str, Any]) -> None
 
 def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> tuple[str, ...]:
-        async with started(without_workers(settings)) as services:
+        async with started(without_workers(settings), watch=False) as services:
             return services.migrations_applied
 
     applied = anyio.run(run)
@@ -49,7 +49,7 @@ def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def demo_command(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> int:
-        async with started(without_workers(settings)) as services:
+        async with started(without_workers(settings), watch=False) as services:
             writer = services.writer
             loaded = await writer.run(load_demo, writer.ledger, recorded_by=SYSTEM_KEY_ID)
             return loaded.written
@@ -67,7 +67,7 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
     bar = ProgressBar(f"importing {args.file.name}", unit="records")
 
     async def run() -> Any:
-        async with started(without_workers(settings)) as services:
+        async with started(without_workers(settings), watch=False) as services:
             return await import_file(
                 services.writer, args.file, recorded_by=SYSTEM_KEY_ID, progress=bar.update
             )
@@ -91,7 +91,7 @@ def rebuild_command(args: argparse.Namespace, settings: Settings) -> int:
     bar = ProgressBar("rebuilding views")
 
     async def run() -> Any:
-        async with started(without_workers(settings)) as services:
+        async with started(without_workers(settings), watch=False) as services:
             return await rebuild(
                 services.settings.require_database_url,
                 workers=args.workers or default_workers(),

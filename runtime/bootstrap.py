@@ -61,8 +61,12 @@ async def prepared(url: str) -> list[str]:
 
 
 @asynccontextmanager
-async def started(settings: Settings) -> AsyncIterator[Services]:
-    """Every service for ``settings``, running until the block ends (see the module)."""
+async def started(settings: Settings, *, watch: bool = True) -> AsyncIterator[Services]:
+    """Every service for ``settings``, running until the block ends (see the module).
+
+    ``watch=False`` (a command that only writes or migrates) runs no watcher of the projector's
+    position: nothing in such a command reads with ``min_position``.
+    """
     url = settings.require_database_url
     applied = await prepared(url)
     async with AsyncExitStack() as stack:
@@ -108,8 +112,9 @@ async def started(settings: Settings) -> AsyncIterator[Services]:
             )
             reads = ReadSource(read_pool, replica)
         async with anyio.create_task_group() as group:
-            await group.start(supervised, "the position watcher", watcher.run)
-            if reads is not primary_reads:
+            if watch:
+                await group.start(supervised, "the position watcher", watcher.run)
+            if watch and reads is not primary_reads:
                 await group.start(supervised, "the replica's watcher", reads.watcher.run)
             try:
                 async with background_workers(settings, on_advance=watcher.advance) as workers:
