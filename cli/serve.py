@@ -34,8 +34,9 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.role != "all":
         settings = replace(settings, roles=frozenset({args.role}))
     if "api" not in settings.roles:
-        print(f"claimledger {args.role} running; stop it with SIGTERM or Ctrl-C")
-        sys.stdout.flush()
+        if PARENT_PID not in os.environ:  # a worker of serve: serve says how to stop it
+            print(f"claimledger {args.role} running; stop it with SIGTERM or Ctrl-C")
+            sys.stdout.flush()
         anyio.run(_workers_until_signalled, settings)
         return 0
     try:
