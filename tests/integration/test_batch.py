@@ -141,3 +141,56 @@ async def test_import_an_ndjson_file(database_url: str, tmp_path: Path) -> None:
     )
     assert failed.returncode == 1
     assert b"line 2" in failed.stderr
+
+
+async def test_an_import_saves_batches_in_order_while_reading_the_next(
+    database_url: str, tmp_path: Path
+) -> None:
+    # A key on the last line of one batch and again on the first of the next: a retry there,
+    # though the second batch is looked up while the first is being saved.
+    source_id, incident_id, claim_id = uuid4(), uuid4(), uuid4()
+    entities: list[dict[str, Any]] = [
+        {"type": "source", "id": str(source_id), "name": "Observers", "kind": "osint"},
+        {"type": "incident", "id": str(incident_id), "title": "Shelling"},
+        {"type": "claim", "id": str(claim_id), "incident_id": str(incident_id), "text": "It"},
+    ]
+
+    def statement(n: int, key: str | None = None) -> dict[str, Any]:
+        line: dict[str, Any] = {
+            "type": "statement",
+            "claim_id": str(claim_id),
+            "source_id": str(source_id),
+            "stance": "asserts",
+            "published_at": "2024-03-12T10:00:00Z",
+            "quote": f"line {n}",
+        }
+        return line | ({"idempotency_key": key} if key else {})
+
+    statements = [statement(n) for n in range(999)]
+    statements += [statement(999, "edge"), statement(999, "edge")]
+    statements += [statement(n) for n in range(1001, 2100)]
+    env = environment(DATABASE_URL=database_url)
+    file = ndjson(tmp_path / "edge.ndjson", [*entities, *statements])
+    done = await anyio.run_process(
+        [sys.executable, "-m", "claimledger.cli", "import", str(file)], env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert await event_count(database_url) == 3 + len(statements) - 1
+
+    # A bad line in the third batch: the two before it are saved, and the error names its lines.
+    before = await event_count(database_url)
+    bad = [statement(n) for n in range(2000)] + [statement(2000) | {"stance": "maybe"}]
+    failed = await anyio.run_process(
+        [
+            sys.executable,
+            "-m",
+            "claimledger.cli",
+            "import",
+            str(ndjson(tmp_path / "bad.ndjson", bad)),
+        ],
+        env=env,
+        check=False,
+    )
+    assert failed.returncode == 1
+    assert b"line 2001" in failed.stderr
+    assert await event_count(database_url) == before + 2000
