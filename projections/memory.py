@@ -116,15 +116,18 @@ class Memory:
                     withdrawn.add(event.originator_id)
                 case ClaimVerdictGiven():
                     claim_ids.add(event.originator_id)
-        unknown = withdrawn - new_statements - self.statement_claim.keys()
+        # (Not ``set - dict.keys()``: that goes through every key of the dict.)
+        known = self.statement_claim
+        unknown = {s for s in withdrawn - new_statements if s not in known}
         if unknown:
             for row in await db.fetch(
                 "SELECT id, claim_id FROM views.statements WHERE id = ANY($1::uuid[])",
                 list(unknown),
             ):
                 claim_ids.add(row["claim_id"])
-        await self._load_claims(db, claim_ids - new_claims - self.claims.keys())
-        missing_names = source_ids - self.sources.keys()
+        held = self.claims
+        await self._load_claims(db, {c for c in claim_ids - new_claims if c not in held})
+        missing_names = {s for s in source_ids if s not in self.sources}
         if missing_names:
             for row in await db.fetch(
                 "SELECT id, name FROM views.sources WHERE id = ANY($1::uuid[])",
