@@ -46,7 +46,8 @@ class Memory:
         self.statement_claim: dict[UUID, UUID] = {}
         # Each source's id and name, one object each, shared by every fact that names it.
         self.sources: dict[UUID, tuple[UUID, str]] = {}
-        self.facts = 0
+        # Statements' worth held: each statement, and each claim as _CLAIM_WEIGHT of them.
+        self.held = 0
 
     def valid_at(self, position: int) -> None:
         """Forget everything unless memory is valid at ``position``."""
@@ -59,17 +60,17 @@ class Memory:
         self.claims.clear()
         self.statement_claim.clear()
         self.sources.clear()
-        self.facts = 0
+        self.held = 0
 
     def add_claim(self, state: ClaimState) -> None:
         self.claims[state.claim_id] = state
-        self.facts += _CLAIM_WEIGHT + len(state.facts)
+        self.held += _CLAIM_WEIGHT + len(state.facts)
         for statement_id in state.facts:
             self.statement_claim[statement_id] = state.claim_id
 
     def add_statement(self, statement_id: UUID, claim_id: UUID) -> None:
         self.statement_claim[statement_id] = claim_id
-        self.facts += 1
+        self.held += 1
 
     def name_source(self, source_id: UUID, name: str) -> None:
         if len(self.sources) >= _NAMES_KEPT:
@@ -89,9 +90,9 @@ class Memory:
     def trim(self) -> None:
         """Forget the least recently touched claims while more statements than allowed are held."""
         claims = self.claims
-        while self.facts > self.facts_kept and claims:
+        while self.held > self.facts_kept and claims:
             _, state = claims.popitem(last=False)
-            self.facts -= _CLAIM_WEIGHT + len(state.facts)
+            self.held -= _CLAIM_WEIGHT + len(state.facts)
             for statement_id in state.facts:
                 self.statement_claim.pop(statement_id, None)
 

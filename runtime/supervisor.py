@@ -50,18 +50,15 @@ def worker_command(role: str, database_url: str) -> list[str]:
 @asynccontextmanager
 async def supervised_processes(
     roles: Iterable[str], database_url: str, env: Mapping[str, str] | None = None
-) -> AsyncIterator[dict[str, Process]]:
-    """A process for each role, kept running until the block ends; the running ones by role."""
+) -> AsyncIterator[None]:
+    """A process for each role, kept running until the block ends."""
     environment = dict(os.environ if env is None else env)
     environment[PARENT_PID] = str(os.getpid())
-    running: dict[str, Process] = {}
     async with anyio.create_task_group() as group:
         for role in sorted(roles):
-            await group.start(
-                _keep_running, role, worker_command(role, database_url), environment, running
-            )
+            await group.start(_keep_running, role, worker_command(role, database_url), environment)
         try:
-            yield running
+            yield
         finally:
             group.cancel_scope.cancel()
 
@@ -70,7 +67,6 @@ async def _keep_running(
     role: str,
     command: list[str],
     env: dict[str, str],
-    running: dict[str, Process],
     *,
     task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
@@ -84,7 +80,6 @@ async def _keep_running(
             env=env,
             start_new_session=True,
         )
-        running[role] = process
         task_status.started()
         task_status = anyio.TASK_STATUS_IGNORED
         started = anyio.current_time()
@@ -93,7 +88,6 @@ async def _keep_running(
         finally:
             with anyio.CancelScope(shield=True):
                 await _stop(role, process)
-        running.pop(role, None)
         if anyio.current_time() - started >= _HEALTHY_SECONDS:
             pause = _FIRST_PAUSE
         log.warning(

@@ -174,7 +174,7 @@ class Dispatcher:
             return
         try:
             await pool.execute(
-                "INSERT INTO webhooks.dispatcher_failures AS f"
+                "INSERT INTO webhooks.dispatcher_failures"
                 " (dispatcher, failing_since, error, seen_at) VALUES ($1, now(), $2, now())"
                 " ON CONFLICT (dispatcher) DO UPDATE SET error = $2, seen_at = now()",
                 self.name,
