@@ -1,4 +1,4 @@
-"""The commands on the ledger and its schema: migrate, demo load, import, rebuild.
+"""The commands on the ledger and its schema: migrate, demo load, import, export, rebuild.
 
 Each starts the services it needs through ``runtime.bootstrap`` (with no workers) and reports in
 one line, or, with ``--json``, in one JSON object the bench and scripts can read.
@@ -14,11 +14,13 @@ from typing import Any
 import anyio
 import msgspec
 
-from claimledger.cli.importer import ImportFailed, import_file
+from claimledger.cli.exporter import Exported, export_file
+from claimledger.cli.importer import Imported, import_file
 from claimledger.cli.progress import ProgressBar
+from claimledger.cli.reading import ImportFailed
 from claimledger.projections.rebuild import default_workers, rebuild
 from claimledger.runtime.bootstrap import started
-from claimledger.runtime.demo import load_demo
+from claimledger.runtime.demo import LoadReport, load_demo
 from claimledger.runtime.keys import SYSTEM_KEY_ID
 from claimledger.runtime.settings import Settings
 
@@ -48,42 +50,93 @@ def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def demo_command(args: argparse.Namespace, settings: Settings) -> int:
-    async def run() -> int:
+    async def run() -> LoadReport:
         async with started(without_workers(settings), watch=False) as services:
             writer = services.writer
-            loaded = await writer.run(load_demo, writer.ledger, recorded_by=SYSTEM_KEY_ID)
-            return loaded.written
+            return await writer.run(load_demo, writer.ledger, recorded_by=SYSTEM_KEY_ID)
 
-    written = anyio.run(run)
-    if written:
-        text = f"loaded the Tiotkino scenario: {written} new entities and statements"
-    else:
+    loaded = anyio.run(run)
+    if not loaded.written:
         text = "the Tiotkino scenario is already loaded; nothing written"
-    report(args, text, {"written": written})
+    elif loaded.at_archive_times:
+        text = (
+            f"loaded the Tiotkino scenario: {loaded.written} new entities and statements,"
+            " recorded as they were learned on 12 March 2024"
+        )
+    else:
+        text = (
+            f"loaded the Tiotkino scenario: {loaded.written} new entities and statements,"
+            " recorded now (the ledger held other records already)"
+        )
+    figures = {"written": loaded.written, "at_archive_times": loaded.at_archive_times}
+    report(args, text, figures)
     return 0
 
 
 def import_command(args: argparse.Namespace, settings: Settings) -> int:
     bar = ProgressBar(f"importing {args.file.name}", unit="records")
+    done = Imported()
 
-    async def run() -> Any:
+    async def run() -> Imported | ImportFailed:
         async with started(without_workers(settings), watch=False) as services:
-            return await import_file(
-                services.writer, args.file, recorded_by=SYSTEM_KEY_ID, progress=bar.update
-            )
+            try:
+                return await import_file(
+                    services.writer,
+                    services.pool,
+                    args.file,
+                    recorded_by=SYSTEM_KEY_ID,
+                    keep_recorded_at=args.keep_recorded_at,
+                    progress=bar.update,
+                    done=done,
+                )
+            except ImportFailed as error:
+                return error
 
-    try:
-        result = anyio.run(run)
-    except ImportFailed as error:
+    result = anyio.run(run)
+    if isinstance(result, ImportFailed):
+        error = result
         bar.finish()
-        print(f"import stopped: {error}", file=sys.stderr)
+        if done.saved_through:
+            saved = (
+                f"lines 1-{done.saved_through} are saved ({done.new} new,"
+                f" {done.skipped} already recorded); run the file again once the line is"
+                " fixed and they are skipped"
+            )
+        else:
+            saved = "nothing was saved"
+        print(f"import stopped at {error}; {saved}", file=sys.stderr)
         return 1
     bar.finish()
-    rate = result.records / result.seconds if result.seconds else 0.0
-    kinds = ", ".join(f"{n} {kind}s" for kind, n in (result.by_type or {}).items())
-    text = f"imported {result.records} records ({kinds}) in {result.seconds:.1f} s, {rate:,.0f}/s"
-    figures = {"records": result.records, "seconds": result.seconds, "by_type": result.by_type}
+    rate = (result.new + result.skipped) / result.seconds if result.seconds else 0.0
+    kinds = ", ".join(f"{n} {kind}s" for kind, n in result.by_type.items())
+    text = (
+        f"imported {result.new} records{f' ({kinds})' if kinds else ''}, skipped"
+        f" {result.skipped} already recorded, in {result.seconds:.1f} s, {rate:,.0f} lines/s"
+    )
+    figures = {
+        "records": result.new,
+        "new": result.new,
+        "skipped": result.skipped,
+        "seconds": result.seconds,
+        "by_type": result.by_type,
+    }
     report(args, text, figures)
+    return 0
+
+
+def export_command(args: argparse.Namespace, settings: Settings) -> int:
+    bar = ProgressBar(f"exporting to {args.file.name}", unit="records")
+
+    async def run() -> Exported:
+        async with started(without_workers(settings), watch=False) as services:
+            return await export_file(
+                services.pool, services.writer.ledger, args.file, progress=bar.update
+            )
+
+    result = anyio.run(run)
+    bar.finish()
+    text = f"exported {result.records} records to {args.file} in {result.seconds:.1f} s"
+    report(args, text, {"records": result.records, "seconds": result.seconds})
     return 0
 
 

@@ -1,7 +1,9 @@
-"""The command line: ``claimledger serve | migrate | demo load | keys … | openapi``.
+"""The command line: ``claimledger serve | migrate | demo load | keys … | import | export |
+rebuild | openapi``.
 
 Every command that touches the ledger takes ``--database-url`` (or ``DATABASE_URL``) and otherwise
-starts, or joins, the embedded PostgreSQL in ``--data-dir``.
+starts, or joins, the embedded PostgreSQL in ``--data-dir``. A command that fails says why in one
+line on standard error and exits with the code ``cli.failures`` gives the kind of failure.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from dataclasses import replace
 from pathlib import Path
 from uuid import UUID
 
+from claimledger.cli.failures import check_database_url, one_line, readable_file, writable_file
 from claimledger.cli.keys import keys_command
 from claimledger.cli.ledger import (
     demo_command,
+    export_command,
     import_command,
     migrate_command,
     rebuild_command,
@@ -91,11 +95,26 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id", type=UUID)
 
     import_cmd = commands.add_parser(
-        "import", help="load an NDJSON file of sources, incidents, claims and statements"
+        "import",
+        help="load an NDJSON file of sources, incidents, claims, statements and their changes;"
+        " what is recorded already is skipped",
     )
     _database_options(import_cmd)
     import_cmd.add_argument("file", type=Path)
+    import_cmd.add_argument(
+        "--keep-recorded-at",
+        action="store_true",
+        help="record each line at its recorded_at (an archive, such as an export):"
+        " in order, not in the future, not before the ledger's latest moment",
+    )
     _json_option(import_cmd)
+
+    export_cmd = commands.add_parser(
+        "export", help="write the whole ledger as an NDJSON file in the import format"
+    )
+    _database_options(export_cmd)
+    export_cmd.add_argument("file", type=Path)
+    _json_option(export_cmd)
 
     rebuild_cmd = commands.add_parser(
         "rebuild", help="drop every view and replay the ledger into them from position 0"
@@ -118,6 +137,11 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env()
     if getattr(args, "database_url", None):
         settings = settings.with_database(args.database_url)
+    if settings.database_url is not None:
+        name = "--database-url" if getattr(args, "database_url", None) else "DATABASE_URL"
+        check_database_url(settings.database_url, name=name)
+    if settings.read_database_url is not None:
+        check_database_url(settings.read_database_url, name="DATABASE_READ_URL")
     if getattr(args, "data_dir", None):
         settings = replace(settings, data_dir=args.data_dir)
     return settings
@@ -162,11 +186,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "keys": keys_command,
         "rebuild": rebuild_command,
         "import": import_command,
+        "export": export_command,
     }
-    configured = resolve_settings(args)
-    args.embedded = configured.database_url is None
-    with database(configured) as settings:
-        return handlers[args.command](args, settings)
+    code = 0
+    with one_line() as failed:
+        if args.command == "import":
+            readable_file(args.file)
+        elif args.command == "export":
+            writable_file(args.file)
+        configured = resolve_settings(args)
+        if configured.database_url is not None:
+            failed.database = check_database_url(configured.database_url, name="")
+        args.embedded = configured.database_url is None
+        with database(configured) as settings:
+            code = handlers[args.command](args, settings)
+    return failed.code or code
 
 
 def _print_openapi() -> int:

@@ -14,7 +14,8 @@ class ProgressBar:
         self.unit = unit
         self.width = width
         self.started = time.monotonic()
-        self.drawn = 0.0
+        # The first line waits as long as the next ones: a command done sooner draws none.
+        self.drawn = self.started
         self.tty = sys.stderr.isatty()
 
     def update(self, done: int, total: int | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -18,15 +19,37 @@ class Claim(Aggregate):
 
     @classmethod
     def add(
-        cls, *, incident_id: UUID, text: str, recorded_by: UUID, claim_id: UUID | None = None
+        cls,
+        *,
+        incident_id: UUID,
+        text: str,
+        recorded_by: UUID,
+        claim_id: UUID | None = None,
+        recorded_at: datetime | None = None,
     ) -> Claim:
         return cls._create(
-            ClaimAdded, id=claim_id, incident_id=incident_id, text=text, recorded_by=recorded_by
+            ClaimAdded,
+            id=claim_id,
+            timestamp=recorded_at,
+            incident_id=incident_id,
+            text=text,
+            recorded_by=recorded_by,
         )
 
-    def give_verdict(self, *, verdict: Verdict, rationale: str | None, recorded_by: UUID) -> None:
+    def give_verdict(
+        self,
+        *,
+        verdict: Verdict,
+        rationale: str | None,
+        recorded_by: UUID,
+        recorded_at: datetime | None = None,
+    ) -> None:
         self.trigger_event(
-            ClaimVerdictGiven, verdict=verdict, rationale=rationale, recorded_by=recorded_by
+            ClaimVerdictGiven,
+            verdict=verdict,
+            rationale=rationale,
+            recorded_by=recorded_by,
+            timestamp=recorded_at,
         )
 
 

@@ -44,16 +44,29 @@ class Incident(Aggregate):
 
     @classmethod
     def open(
-        cls, draft: IncidentDraft, *, recorded_by: UUID, incident_id: UUID | None = None
+        cls,
+        draft: IncidentDraft,
+        *,
+        recorded_by: UUID,
+        incident_id: UUID | None = None,
+        recorded_at: datetime | None = None,
     ) -> Incident:
         draft.check()
         return cls._create(
-            IncidentOpened, id=incident_id, **_fields(draft), recorded_by=recorded_by
+            IncidentOpened,
+            id=incident_id,
+            timestamp=recorded_at,
+            **_fields(draft),
+            recorded_by=recorded_by,
         )
 
-    def revise(self, draft: IncidentDraft, *, recorded_by: UUID) -> None:
+    def revise(
+        self, draft: IncidentDraft, *, recorded_by: UUID, recorded_at: datetime | None = None
+    ) -> None:
         draft.check()
-        self.trigger_event(IncidentRevised, **_fields(draft), recorded_by=recorded_by)
+        self.trigger_event(
+            IncidentRevised, **_fields(draft), recorded_by=recorded_by, timestamp=recorded_at
+        )
 
 
 def _fields(draft: IncidentDraft) -> dict[str, Any]:

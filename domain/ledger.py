@@ -287,7 +287,8 @@ class Ledger(Application[UUID]):
 
     def _new_statement(self, request: StatementRequest, *, recorded_by: UUID) -> Statement:
         draft = request.draft
-        draft.check(now=datetime.now(UTC), clock_skew=self.clock_skew)
+        # An archived statement could not be published after the ledger learned it.
+        draft.check(now=request.recorded_at or datetime.now(UTC), clock_skew=self.clock_skew)
         incident_id = self._incident_of_claim(request.claim_id)
         self._require_source(draft.source_id, field="source_id")
         if draft.via_source_id is not None:
@@ -296,16 +297,15 @@ class Ledger(Application[UUID]):
             claim_id=request.claim_id,
             incident_id=incident_id,
             draft=draft,
-            recorded_by=recorded_by,
+            recorded_by=request.recorded_by or recorded_by,
             statement_id=(
-                None
-                if request.idempotency_key is None
-                else statement_id_for(request.idempotency_key)
+                statement_id_for(request.idempotency_key)
+                if request.idempotency_key is not None
+                else request.statement_id
             ),
             fingerprint=request.fingerprint,
+            recorded_at=request.recorded_at,
         )
-
-    # -- helpers --------------------------------------------------------------------------------
 
     def _incident_of_claim(self, claim_id: UUID) -> UUID:
         incident_id = self._known.incident_of(claim_id)

@@ -28,12 +28,19 @@ class Receipt:
 
 @dataclass(frozen=True, slots=True)
 class StatementRequest:
-    """One statement to record, with what makes its recording idempotent."""
+    """One statement to record, with what makes its recording idempotent.
+
+    An archive import gives the statement's id, when the ledger learned it and which key
+    wrote it; a request records now, under an id of its own or of its Idempotency-Key.
+    """
 
     claim_id: UUID
     draft: StatementDraft
     idempotency_key: str | None = None
     fingerprint: str | None = None
+    statement_id: UUID | None = None
+    recorded_at: datetime | None = None
+    recorded_by: UUID | None = None
 
 
 def receipts_of(recordings: list[Recording[UUID]]) -> list[Receipt]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -30,10 +31,12 @@ class Source(Aggregate):
         url: str | None,
         recorded_by: UUID,
         source_id: UUID | None = None,
+        recorded_at: datetime | None = None,
     ) -> Source:
         return cls._create(
             SourceRegistered,
             id=source_id,
+            timestamp=recorded_at,
             name=name,
             kind=kind,
             affiliation=affiliation,
@@ -42,9 +45,20 @@ class Source(Aggregate):
             recorded_by=recorded_by,
         )
 
-    def rate(self, *, reliability: Reliability, rationale: str | None, recorded_by: UUID) -> None:
+    def rate(
+        self,
+        *,
+        reliability: Reliability,
+        rationale: str | None,
+        recorded_by: UUID,
+        recorded_at: datetime | None = None,
+    ) -> None:
         self.trigger_event(
-            SourceRated, reliability=reliability, rationale=rationale, recorded_by=recorded_by
+            SourceRated,
+            reliability=reliability,
+            rationale=rationale,
+            recorded_by=recorded_by,
+            timestamp=recorded_at,
         )
 
 

@@ -65,11 +65,13 @@ class Statement(Aggregate):
         recorded_by: UUID,
         statement_id: UUID | None = None,
         fingerprint: str | None = None,
+        recorded_at: datetime | None = None,
     ) -> Statement:
         fields = {name: getattr(draft, name) for name in StatementDraft.__dataclass_fields__}
         return cls._create(
             StatementRecorded,
             id=statement_id,
+            timestamp=recorded_at,
             claim_id=claim_id,
             incident_id=incident_id,
             recorded_by=recorded_by,
@@ -77,10 +79,14 @@ class Statement(Aggregate):
             **fields,
         )
 
-    def withdraw(self, *, reason: str, recorded_by: UUID) -> None:
+    def withdraw(
+        self, *, reason: str, recorded_by: UUID, recorded_at: datetime | None = None
+    ) -> None:
         if self.withdrawn:
             raise AlreadyWithdrawn(f"statement {self.id} was already withdrawn")
-        self.trigger_event(StatementWithdrawn, reason=reason, recorded_by=recorded_by)
+        self.trigger_event(
+            StatementWithdrawn, reason=reason, recorded_by=recorded_by, timestamp=recorded_at
+        )
 
 
 class StatementRecorded(Aggregate.Created):

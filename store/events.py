@@ -131,3 +131,15 @@ async def existing(db: Db, ids: Collection[UUID], *, topic: str | None = None) -
 async def is_empty(db: Db) -> bool:
     first = await db.fetchval(f"SELECT notification_id FROM {EVENTS} LIMIT 1")
     return first is None
+
+
+async def first_events(db: Db, ids: Collection[UUID]) -> list[tuple[UUID, str, bytes]]:
+    """The first event (id, topic, state) of each of these aggregates that exists."""
+    if not ids:
+        return []
+    rows = await db.fetch(
+        f"SELECT originator_id, topic, state FROM {EVENTS}"
+        " WHERE originator_id = ANY($1::uuid[]) AND originator_version = 1",
+        list(ids),
+    )
+    return [(row["originator_id"], row["topic"], row["state"]) for row in rows]

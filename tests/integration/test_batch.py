@@ -179,7 +179,7 @@ async def test_an_import_saves_batches_in_order_while_reading_the_next(
 
     # A bad line in the third batch: the two before it are saved, and the error names its lines.
     before = await event_count(database_url)
-    bad = [statement(n) for n in range(2000)] + [statement(2000) | {"stance": "maybe"}]
+    bad = [statement(n) for n in range(3000, 5000)] + [statement(5000) | {"stance": "maybe"}]
     failed = await anyio.run_process(
         [
             sys.executable,

@@ -1,0 +1,79 @@
+"""What the ledger holds already of an import's records, and whether a line is one of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from claimledger.cli import lines as fmt
+from claimledger.cli.reading import ImportFailed
+from claimledger.domain.archive import differences
+from claimledger.domain.ledger import Ledger
+from claimledger.store import events
+from claimledger.store.db import Pool
+
+# Event fields that are not a record's content: where it sits, and (unless the line gives
+# them) when and by whom it was recorded.
+NOT_CONTENT = frozenset(
+    {"originator_id", "originator_version", "originator_topic", "timestamp", "recorded_by"}
+)
+
+
+def expected_fields(content: dict[str, Any], line: fmt.Line, keep: bool) -> dict[str, Any]:
+    """The fields a recorded event of this line has: its content, and when and by whom it was
+    recorded if the line says so."""
+    expected = {k: v for k, v in content.items() if k not in NOT_CONTENT and k != "fingerprint"}
+    if keep and line.recorded_at is not None:
+        expected["timestamp"] = line.recorded_at
+    if line.recorded_by is not None:
+        expected["recorded_by"] = line.recorded_by
+    return expected
+
+
+async def recorded(pool: Pool, ledger: Ledger, ids: list[UUID]) -> dict[UUID, Any]:
+    """The first event of each of these ids the ledger holds."""
+    mapper = ledger.mapper
+    held: dict[UUID, Any] = {}
+    for aggregate_id, topic, state in await events.first_events(pool, ids):
+        stored = Stored(aggregate_id, 1, topic, state)
+        held[aggregate_id] = mapper.to_domain_event(stored)  # type: ignore[arg-type]
+    return held
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An event as the event table holds it, for the ledger's mapper to decode."""
+
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+def is_new(number: int, kind: str, record_id: UUID, expected: dict[str, Any], held: Any) -> bool:
+    """False for a record held with this content; an error for one held with other content."""
+    if record_id not in held:
+        return True
+    recorded = held[record_id]
+    if isinstance(recorded, dict):  # a line earlier in this batch
+        differing = [k for k, v in expected.items() if recorded.get(k) != v]
+    else:
+        differing = differences(recorded, expected)
+        if type(recorded).__name__ != EVENT_OF.get(kind, type(recorded).__name__):
+            differing = ["type"]
+    if differing:
+        raise ImportFailed(
+            number,
+            f"{kind} {record_id} exists already with other content"
+            f" ({', '.join(sorted(differing))} differ)",
+        )
+    return False
+
+
+EVENT_OF = {
+    "source": "SourceRegistered",
+    "incident": "IncidentOpened",
+    "claim": "ClaimAdded",
+    "statement": "StatementRecorded",
+}
