@@ -16,9 +16,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import NoReturn
 from uuid import UUID
 
-from claimledger.cli.failures import check_database_url, one_line, readable_file, writable_file
+from claimledger.cli.failures import (
+    EXIT_USAGE,
+    check_database_url,
+    one_line,
+    readable_file,
+    writable_file,
+)
 from claimledger.cli.keys import keys_command
 from claimledger.cli.ledger import (
     demo_command,
@@ -53,8 +60,15 @@ def _json_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """A mistake on the command line in one line, without the usage above it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="claimledger", description=__doc__)
+    parser = _Parser(prog="claimledger", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the API (and the projector and dispatcher)")

@@ -1,8 +1,14 @@
-"""The command line against a real database: migrate, keys, and demo loading without duplicates."""
+"""The command line against a real database: migrate, keys, demo loading without duplicates,
+and every failure as one line with its exit code."""
 
 from __future__ import annotations
 
-from tests.e2e.processes import claimledger, environment
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.e2e.processes import ROOT, claimledger, environment
 from tests.helpers import event_count
 
 
@@ -32,3 +38,121 @@ async def test_keys_create_prints_the_key_alone_on_its_last_line(database_url: s
 async def test_migrate_is_idempotent(database_url: str) -> None:
     env = environment(DATABASE_URL=database_url)
     assert "nothing" in claimledger(["migrate"], env=env)
+
+
+def refused_port() -> int:
+    """A port on this machine where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def failing(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "claimledger.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+# Every command that touches the database, each way it can fail, and the exit code it gives.
+DATABASE_COMMANDS = [
+    ["migrate"],
+    ["demo", "load"],
+    ["keys", "list"],
+    ["keys", "create", "--role", "editor", "--name", "desk"],
+    ["rebuild"],
+    ["export", "{tmp}/out.ndjson"],
+    ["import", "{tmp}/good.ndjson"],
+    ["serve", "--port", "0"],
+]
+
+
+def error_table(database_url: str) -> list[tuple[str, list[str], dict[str, str | None], int, str]]:
+    unreachable = f"postgresql://postgres@127.0.0.1:{refused_port()}/postgres"
+    missing_database = database_url.rsplit("/", 1)[0] + "/no_such_database"
+    table: list[tuple[str, list[str], dict[str, str | None], int, str]] = []
+    for command in DATABASE_COMMANDS:
+        name = " ".join(command[:2])
+        table += [
+            (
+                f"{name}: malformed URL",
+                command,
+                {"DATABASE_URL": "mysql://x"},
+                2,
+                "not a PostgreSQL URL",
+            ),
+            (
+                f"{name}: malformed --database-url",
+                [*command, "--database-url", "postgresql://h:port/x"],
+                {"DATABASE_URL": None},
+                2,
+                "has the port 'port', not a number",
+            ),
+            (
+                f"{name}: unreachable",
+                command,
+                {"DATABASE_URL": unreachable},
+                3,
+                "cannot use the database at 127.0.0.1:",
+            ),
+            (
+                f"{name}: no such database",
+                command,
+                {"DATABASE_URL": missing_database},
+                3,
+                "does not exist",
+            ),
+        ]
+    table += [
+        (
+            "import: missing file",
+            ["import", "{tmp}/absent.ndjson"],
+            {},
+            2,
+            "absent.ndjson: no such file",
+        ),
+        ("import: a directory", ["import", "{tmp}"], {}, 2, "is a directory, not a file"),
+        ("import: bad line", ["import", "{tmp}/bad.ndjson"], {}, 1, "import stopped at line 2: "),
+        ("export: a directory", ["export", "{tmp}"], {}, 2, "is a directory, not a file"),
+        (
+            "export: no such directory",
+            ["export", "{tmp}/absent/out.ndjson"],
+            {},
+            2,
+            "absent: no such directory",
+        ),
+        ("unknown option", ["migrate", "--colour"], {}, 2, "unrecognized arguments: --colour"),
+    ]
+    return table
+
+
+async def test_every_failure_is_one_line_and_an_exit_code(
+    database_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "good.ndjson").write_text(
+        '{"type": "source", "name": "Observers", "kind": "osint"}\n'
+    )
+    (tmp_path / "bad.ndjson").write_text(
+        '{"type": "source", "name": "Observers", "kind": "osint"}\n{"type": "rumour"}\n'
+    )
+    failures = []
+    for case, args, overrides, code, sentence in error_table(database_url):
+        env = environment(
+            **{"DATABASE_URL": database_url, "CLAIMLEDGER_TRACEBACK": None, **overrides}
+        )
+        done = failing([a.replace("{tmp}", str(tmp_path)) for a in args], env)
+        lines = done.stderr.strip().splitlines()
+        if (
+            done.returncode != code
+            or len(lines) != 1
+            or sentence not in done.stderr
+            or "Traceback" in done.stderr
+        ):
+            failures.append(f"{case}: exit {done.returncode}, stderr:\n{done.stderr}")
+    assert not failures, "\n".join(failures)

@@ -98,7 +98,7 @@ async def test_the_demo_beside_later_records_is_written_now_and_once(services: S
     loaded = await anyio.to_thread.run_sync(lambda: load_demo(ledger, recorded_by=SYSTEM_KEY_ID))
     assert not loaded.at_archive_times
     assert loaded.written == 30
-    source = ledger.repository.get(load_scenario().source_id("legion"))
+    source: Any = ledger.repository.get(load_scenario().source_id("legion"))
     assert source.created_on >= other.recorded_at
     assert source.created_on > datetime(2025, 1, 1, tzinfo=UTC)
     again = await anyio.to_thread.run_sync(lambda: load_demo(ledger, recorded_by=SYSTEM_KEY_ID))
