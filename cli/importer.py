@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from claimledger.api.schemas.statements import StatementCreate
@@ -43,6 +43,9 @@ from claimledger.domain.statement import StatementDraft
 from claimledger.runtime.writer import Writer
 from claimledger.store import events
 from claimledger.store.db import Pool
+from claimledger.store.recorder import keeping
+
+T = TypeVar("T")
 
 _INDEX = re.compile(r"^statements\[(\d+)\]")
 
@@ -137,7 +140,7 @@ async def _save_entities(run: _Run, batch: list[Numbered]) -> list[bool]:
         run, [(n, line) for (n, line, _, _), fresh in zip(built, new, strict=True) if fresh]
     )
     try:
-        await run.writer.run(run.writer.ledger.create, saving)
+        await _saved(run, run.writer.ledger.create, saving)
     except DomainError as error:
         raise ImportFailed(batch[0][0], f"(lines {batch[0][0]}-{batch[-1][0]}) {error}") from None
     return new
@@ -215,8 +218,17 @@ async def _save_statements(run: _Run, batch: list[Numbered]) -> list[bool]:
     first_new = new.index(True)
     _not_before(run, [batch[first_new]])
     try:
-        await run.writer.record_statements(
-            [request for _, request in saving], recorded_by=run.recorded_by
+        chosen = [request for _, request in saving]
+        await run.writer.warm(
+            {r.claim_id for r in chosen},
+            {r.draft.source_id for r in chosen}
+            | {r.draft.via_source_id for r in chosen if r.draft.via_source_id},
+        )
+        await _saved(
+            run,
+            run.writer.ledger.record_statements,
+            chosen,
+            recorded_by=run.recorded_by,
         )
     except DomainError as error:
         found = _INDEX.match(error.field or "")
@@ -254,7 +266,8 @@ async def _save_changes(run: _Run, batch: list[Numbered]) -> list[bool]:
         except fmt.LineRefused as error:
             raise ImportFailed(number, str(error)) from None
     try:
-        return await run.writer.run(
+        return await _saved(
+            run,
             record_changes,
             run.writer.ledger,
             changes,
@@ -265,6 +278,14 @@ async def _save_changes(run: _Run, batch: list[Numbered]) -> list[bool]:
         raise ImportFailed(batch[error.index][0], error.detail) from None
     except DomainError as error:
         raise ImportFailed(batch[0][0], f"(lines {batch[0][0]}-{batch[-1][0]}) {error}") from None
+
+
+async def _saved(run: _Run, command: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A saving command run off the event loop; with kept moments, checked again under the
+    event table's lock against writers that go on beside the import."""
+    if run.keep:
+        return await run.writer.run(keeping, command, *args, **kwargs)
+    return await run.writer.run(command, *args, **kwargs)
 
 
 def _not_before(run: _Run, new: list[tuple[int, fmt.Line]]) -> None:

@@ -14,24 +14,61 @@ same table lock, so positions stay in commit order.
 The library also tries every read and write ten times, each after waiting for a connection as
 long as its pool allows: against a lost database a request would hang for minutes. This recorder
 tries once; the request answers 503 and its client retries (a write with its Idempotency-Key).
+
+Within ``keeping_moments()``, a thread's saves refuse, under the table lock, events stamped before
+the newest stamp the table holds: an archive import checks that before each batch, and this check
+holds it while other writers go on.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
 from uuid import UUID
 
+import msgspec
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from claimledger.domain.archive import refuse_before
+
 CHUNK = 200
 # The chunks' cursors, from the insert to the fetch of their positions, in the writing thread.
 _pending = threading.local()
+# Whether the writing thread's saves keep archive moments (see the module).
+_keeping = threading.local()
+# The newest stamp is looked for among this many of the newest events (see domain.archive).
+_NEWEST = 1000
+T = TypeVar("T")
+
+
+class _Stamp(msgspec.Struct):
+    timestamp: datetime
+
+
+_stamp = msgspec.json.Decoder(_Stamp)
+
+
+@contextmanager
+def keeping_moments() -> Iterator[None]:
+    """This thread's saves in the block refuse events stamped before the table's newest."""
+    _keeping.on = True
+    try:
+        yield
+    finally:
+        _keeping.on = False
+
+
+def keeping(command: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``command(*args, **kwargs)`` with its saves keeping moments."""
+    with keeping_moments():
+        return command(*args, **kwargs)
 
 
 def _once(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -69,6 +106,8 @@ class ChunkedApplicationRecorder(PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         self._lock_table(curs)
+        if getattr(_keeping, "on", False) and stored_events:
+            self._refuse_earlier(curs, stored_events)
         self._notify_channel(curs)
         _pending.cursors = []
         for start in range(0, len(stored_events), CHUNK):
@@ -85,6 +124,22 @@ class ChunkedApplicationRecorder(PostgresApplicationRecorder):
                 prepare=True,
             )
             _pending.cursors.append(cursor)
+
+    def _refuse_earlier(self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent]) -> None:
+        curs.execute(
+            SQL(
+                "SELECT max((convert_from(state, 'UTF8')::jsonb ->> 'timestamp')::timestamptz)"
+                " AS latest FROM (SELECT state FROM {schema}.{table}"
+                " ORDER BY notification_id DESC LIMIT %s) AS newest"
+            ).format(
+                schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name)
+            ),
+            (_NEWEST,),
+        )
+        row = curs.fetchone()
+        latest = None if row is None else row["latest"]
+        if latest is not None:
+            refuse_before(min(_stamp.decode(e.state).timestamp for e in stored_events), latest)
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any

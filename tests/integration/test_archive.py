@@ -5,18 +5,27 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 import anyio
 import msgspec
+import pytest
 from litestar.testing import AsyncTestClient
 
 from claimledger.api.app import create_app
+from claimledger.domain.errors import InvalidInput
+from claimledger.domain.incident import IncidentDraft
+from claimledger.domain.ledger import Ledger
+from claimledger.domain.source import Source
+from claimledger.domain.values import SourceKind
+from claimledger.runtime.keys import SYSTEM_KEY_ID
 from claimledger.runtime.settings import Settings
 from claimledger.store.db import connect
 from claimledger.store.events import head_position
+from claimledger.store.recorder import keeping_moments
 from tests.conftest import Databases
 from tests.e2e.processes import environment
 from tests.helpers import event_count
@@ -332,3 +341,25 @@ async def test_kept_moments_must_be_in_order_past_and_after_the_ledgers_latest(
     )
     assert later.code == 0, later.err
     assert await event_count(database_url) == events + 1
+
+
+async def test_a_kept_moment_before_the_newest_is_refused_under_the_tables_lock(
+    ledger: Ledger,
+) -> None:
+    def scenario() -> None:
+        # What a writer beside the import does between the import's check and its save.
+        ledger.open_incident(IncidentDraft(title="Now"), recorded_by=SYSTEM_KEY_ID)
+        late = Source.register(
+            name="Late",
+            kind=SourceKind.OSINT,
+            affiliation=None,
+            channels=(),
+            url=None,
+            recorded_by=SYSTEM_KEY_ID,
+            recorded_at=datetime(2024, 3, 12, 12, tzinfo=UTC),
+        )
+        with pytest.raises(InvalidInput, match=r"before .* the latest moment"), keeping_moments():
+            ledger.create([late])
+        assert not ledger.has(late.id)
+
+    await anyio.to_thread.run_sync(scenario)
