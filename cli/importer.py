@@ -69,6 +69,7 @@ class _Run:
     recorded_by: UUID
     keep: bool
     matched: set[tuple[UUID, int]] = field(default_factory=set)
+    occurrences: fmt.Occurrences = field(default_factory=fmt.Occurrences)
     latest: datetime | None = None
 
 
@@ -157,18 +158,21 @@ def _aggregate(line: Any, run: _Run) -> Source | Incident | Claim:
             channels=tuple(line.channels),
             url=line.url,
             recorded_by=by,
-            source_id=fmt.record_id(line),
+            source_id=fmt.record_id(line, run.occurrences),
             recorded_at=at,
         )
     if isinstance(line, fmt.IncidentLine):
         return Incident.open(
-            line.draft(), recorded_by=by, incident_id=fmt.record_id(line), recorded_at=at
+            line.draft(),
+            recorded_by=by,
+            incident_id=fmt.record_id(line, run.occurrences),
+            recorded_at=at,
         )
     return Claim.add(
         incident_id=line.incident_id,
         text=line.text,
         recorded_by=by,
-        claim_id=fmt.record_id(line),
+        claim_id=fmt.record_id(line, run.occurrences),
         recorded_at=at,
     )
 
@@ -196,7 +200,7 @@ async def _save_statements(run: _Run, batch: list[Numbered]) -> list[bool]:
     for number, line in batch:
         assert isinstance(line, fmt.StatementLine)
         try:
-            request = _request(line)
+            request = _request(line, run.occurrences)
         except fmt.LineRefused as error:
             raise ImportFailed(number, str(error)) from None
         content = {"claim_id": line.claim_id, **fmt.fields_of(request.draft, _DRAFT_FIELDS)}
@@ -240,7 +244,7 @@ async def _save_statements(run: _Run, batch: list[Numbered]) -> list[bool]:
 _DRAFT_FIELDS = tuple(StatementDraft.__dataclass_fields__)
 
 
-def _request(line: fmt.StatementLine) -> StatementRequest:
+def _request(line: fmt.StatementLine, occurrences: fmt.Occurrences) -> StatementRequest:
     body = StatementCreate(**fmt.fields_of(line, StatementCreate.__struct_fields__))
     fingerprint = line.request_digest
     if fingerprint is None and line.idempotency_key is not None:
@@ -249,7 +253,7 @@ def _request(line: fmt.StatementLine) -> StatementRequest:
         claim_id=line.claim_id,
         draft=body.draft(),
         fingerprint=fingerprint,
-        statement_id=fmt.record_id(line),
+        statement_id=fmt.record_id(line, occurrences),
         recorded_at=line.recorded_at,
         recorded_by=line.recorded_by,
     )

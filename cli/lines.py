@@ -2,7 +2,8 @@
 
 Each line has the fields of its request body plus the ids that tie lines together; ``export``
 writes every id, ``recorded_at`` and ``recorded_by`` too. A line without an id gets one derived
-from its type and content, so the same line names the same record every time it is imported.
+from its type, its content and how many identical lines came before it, so the same line names the
+same record every time the file is imported.
 """
 
 from __future__ import annotations
@@ -119,7 +120,22 @@ def derived_id(line: Line) -> UUID:
     return uuid5(IMPORTED, msgspec.json.encode(content, order="sorted").decode())
 
 
-def record_id(line: SourceLine | IncidentLine | ClaimLine | StatementLine) -> UUID:
+class Occurrences:
+    """How many lines of each content came before: the n-th of identical lines without an id
+    is a record of its own, and the n-th again the next time the file is imported."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, int] = {}
+
+    def id_for(self, base: UUID) -> UUID:
+        earlier = self._seen.get(base.int, 0)
+        self._seen[base.int] = earlier + 1
+        return base if earlier == 0 else uuid5(base, str(earlier))
+
+
+def record_id(
+    line: SourceLine | IncidentLine | ClaimLine | StatementLine, occurrences: Occurrences
+) -> UUID:
     """The id of the record a creating line makes."""
     if isinstance(line, StatementLine) and line.idempotency_key is not None:
         by_key = statement_id_for(line.idempotency_key)
@@ -127,7 +143,7 @@ def record_id(line: SourceLine | IncidentLine | ClaimLine | StatementLine) -> UU
             msg = f"id {line.id} is not the id of idempotency_key {line.idempotency_key!r}"
             raise LineRefused(msg)
         return by_key
-    return line.id if line.id is not None else derived_id(line)
+    return line.id if line.id is not None else occurrences.id_for(derived_id(line))
 
 
 def withdrawn_id(line: WithdrawalLine) -> UUID:

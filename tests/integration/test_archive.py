@@ -363,3 +363,39 @@ async def test_a_kept_moment_before_the_newest_is_refused_under_the_tables_lock(
         assert not ledger.has(late.id)
 
     await anyio.to_thread.run_sync(scenario)
+
+
+async def test_identical_lines_without_ids_are_records_of_their_own_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    source = {"type": "source", "name": "Observers", "kind": "osint"}
+    incident = {"type": "incident", "id": str(uuid4()), "title": "Shelling"}
+    claim = {"type": "claim", "id": str(uuid4()), "incident_id": incident["id"], "text": "It"}
+    file = tmp_path / "same.ndjson"
+    ndjson(file, [source, incident, claim])
+    assert (await claimledger("import", file, url=database_url)).code == 0
+    (source_id,) = [
+        line["id"]
+        for line in map(msgspec.json.decode, await exported_lines(database_url, tmp_path))
+        if line["type"] == "source"
+    ]
+    said = {
+        "type": "statement",
+        "claim_id": claim["id"],
+        "source_id": source_id,
+        "stance": "asserts",
+        "published_at": "2024-03-12T10:00:00Z",
+    }
+    ndjson(file, [source, incident, claim, said, said, said])
+    first = await claimledger("import", file, url=database_url)
+    assert "imported 3 records (3 statements), skipped 3" in first.out, first.err
+    again = await claimledger("import", file, url=database_url)
+    assert "imported 0 records, skipped 6" in again.out, again.err
+    ndjson(file, [source, incident, claim, said, said, said, said])
+    more = await claimledger("import", file, url=database_url)
+    assert "imported 1 records (1 statements), skipped 6" in more.out, more.err
+
+
+async def exported_lines(url: str, tmp_path: Path) -> list[bytes]:
+    assert (await claimledger("export", tmp_path / "export.ndjson", url=url)).code == 0
+    return (tmp_path / "export.ndjson").read_bytes().splitlines()
