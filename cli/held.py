@@ -13,17 +13,24 @@ from claimledger.domain.ledger import Ledger
 from claimledger.store import events
 from claimledger.store.db import Pool
 
-# Event fields that are not a record's content: where it sits, and (unless the line gives
-# them) when and by whom it was recorded.
+# Event fields that are not a record's content: where it sits, the request it came from, and
+# (unless the line gives them) when and by whom it was recorded.
 NOT_CONTENT = frozenset(
-    {"originator_id", "originator_version", "originator_topic", "timestamp", "recorded_by"}
+    {
+        "originator_id",
+        "originator_version",
+        "originator_topic",
+        "fingerprint",
+        "timestamp",
+        "recorded_by",
+    }
 )
 
 
 def expected_fields(content: dict[str, Any], line: fmt.Line, keep: bool) -> dict[str, Any]:
     """The fields a recorded event of this line has: its content, and when and by whom it was
     recorded if the line says so."""
-    expected = {k: v for k, v in content.items() if k not in NOT_CONTENT and k != "fingerprint"}
+    expected = {k: v for k, v in content.items() if k not in NOT_CONTENT}
     if keep and line.recorded_at is not None:
         expected["timestamp"] = line.recorded_at
     if line.recorded_by is not None:
@@ -55,12 +62,12 @@ def is_new(number: int, kind: str, record_id: UUID, expected: dict[str, Any], he
     """False for a record held with this content; an error for one held with other content."""
     if record_id not in held:
         return True
-    recorded = held[record_id]
-    if isinstance(recorded, dict):  # a line earlier in this batch
-        differing = [k for k, v in expected.items() if recorded.get(k) != v]
+    earlier = held[record_id]
+    if isinstance(earlier, dict):  # a line earlier in this batch
+        differing = [k for k, v in expected.items() if earlier.get(k) != v]
     else:
-        differing = differences(recorded, expected)
-        if type(recorded).__name__ != EVENT_OF.get(kind, type(recorded).__name__):
+        differing = differences(earlier, expected)
+        if type(earlier).__name__ != EVENT_OF.get(kind, type(earlier).__name__):
             differing = ["type"]
     if differing:
         raise ImportFailed(

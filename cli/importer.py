@@ -143,7 +143,9 @@ async def _save_entities(run: _Run, batch: list[Numbered]) -> list[bool]:
     try:
         await _saved(run, run.writer.ledger.create, saving)
     except DomainError as error:
-        raise ImportFailed(batch[0][0], f"(lines {batch[0][0]}-{batch[-1][0]}) {error}") from None
+        raise ImportFailed(
+            batch[0][0], f"{error} (a batch of lines {batch[0][0]}-{batch[-1][0]})"
+        ) from None
     return new
 
 
@@ -281,7 +283,9 @@ async def _save_changes(run: _Run, batch: list[Numbered]) -> list[bool]:
     except RecordRefused as error:
         raise ImportFailed(batch[error.index][0], error.detail) from None
     except DomainError as error:
-        raise ImportFailed(batch[0][0], f"(lines {batch[0][0]}-{batch[-1][0]}) {error}") from None
+        raise ImportFailed(
+            batch[0][0], f"{error} (a batch of lines {batch[0][0]}-{batch[-1][0]})"
+        ) from None
 
 
 async def _saved(run: _Run, command: Callable[..., T], *args: Any, **kwargs: Any) -> T:
