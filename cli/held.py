@@ -58,8 +58,17 @@ class Stored:
     state: bytes
 
 
-def is_new(number: int, kind: str, record_id: UUID, expected: dict[str, Any], held: Any) -> bool:
-    """False for a record held with this content; an error for one held with other content."""
+def is_new(
+    number: int,
+    kind: str,
+    record_id: UUID,
+    expected: dict[str, Any],
+    held: Any,
+    *,
+    key: str | None = None,
+) -> bool:
+    """False for a record held with this content; an error for one held with other content
+    (naming the idempotency ``key`` that gave the id, if one did)."""
     if record_id not in held:
         return True
     earlier = held[record_id]
@@ -72,7 +81,8 @@ def is_new(number: int, kind: str, record_id: UUID, expected: dict[str, Any], he
     if differing:
         raise ImportFailed(
             number,
-            f"{kind} {record_id} exists already with other content"
+            f"{kind} {record_id}{'' if key is None else f' (idempotency_key {key!r})'}"
+            " exists already with other content"
             f" ({', '.join(sorted(differing))} differ)",
         )
     return False

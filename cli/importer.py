@@ -212,9 +212,12 @@ async def _save_statements(run: _Run, batch: list[Numbered]) -> list[bool]:
     )
     new: list[bool] = []
     saving: list[tuple[int, StatementRequest]] = []
-    for number, request, expected in requests:
+    for (number, request, expected), (_, line) in zip(requests, batch, strict=True):
         assert request.statement_id is not None
-        is_new = held_is_new(number, "statement", request.statement_id, expected, held)
+        assert isinstance(line, fmt.StatementLine)
+        is_new = held_is_new(
+            number, "statement", request.statement_id, expected, held, key=line.idempotency_key
+        )
         new.append(is_new)
         if is_new:
             held[request.statement_id] = expected

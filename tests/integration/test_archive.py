@@ -20,6 +20,7 @@ from claimledger.domain.errors import InvalidInput
 from claimledger.domain.incident import IncidentDraft
 from claimledger.domain.ledger import Ledger
 from claimledger.domain.source import Source
+from claimledger.domain.statement import statement_id_for
 from claimledger.domain.values import SourceKind
 from claimledger.runtime.keys import SYSTEM_KEY_ID
 from claimledger.runtime.settings import Settings
@@ -253,6 +254,17 @@ async def test_running_an_import_again_skips_what_is_recorded(
     assert refused.err.count("\n") == 1
     assert f"line 5: claim {ids.k1} exists already with other content (text differ" in refused.err
     assert refused.err.rstrip().endswith("nothing was saved")
+
+    rekeyed = [dict(line) for line in lines]
+    rekeyed[6]["quote"] = "We are not in"
+    file = ndjson(tmp_path / "rekeyed.ndjson", rekeyed)
+    reused = await claimledger("import", "--keep-recorded-at", file, url=database_url)
+    assert reused.code == 1
+    key_id = statement_id_for("s1")
+    assert (
+        f"line 7: statement {key_id} (idempotency_key 's1') exists already with other content"
+        " (quote differ)"
+    ) in reused.err
     assert await event_count(database_url) == events + 1
 
 
