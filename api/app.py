@@ -14,6 +14,7 @@ from claimledger.api.auth import authorize
 from claimledger.api.bodies import StrictRequest
 from claimledger.api.contract import StructContract, without_null_parameters
 from claimledger.api.deps import DEPENDENCIES
+from claimledger.api.docs import DOCS_PATH, assets_router, home, render_plugins
 from claimledger.api.options import EveryMethodAllowed
 from claimledger.api.parameters import DeclaredParametersOnly
 from claimledger.api.problems import EXCEPTION_HANDLERS
@@ -73,7 +74,14 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         security=[{"bearer": []}],
     )
     app = Litestar(
-        route_handlers=[health.health, health.ready, health.describe_problem, v1],
+        route_handlers=[
+            health.health,
+            health.ready,
+            health.describe_problem,
+            v1,
+            home,
+            assets_router(),
+        ],
         lifespan=[lifespan],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -104,7 +112,8 @@ def openapi_config() -> OpenAPIConfig:
             "status of every claim with its reasons, timelines, and the record as known at any "
             "past moment."
         ),
-        path="/schema",
+        path=DOCS_PATH,
+        render_plugins=render_plugins(),
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer", description="API key")
