@@ -14,7 +14,7 @@ from claimledger.api.auth import authorize
 from claimledger.api.bodies import StrictRequest
 from claimledger.api.contract import StructContract, without_null_parameters
 from claimledger.api.deps import DEPENDENCIES
-from claimledger.api.docs import DOCS_PATH, assets_router, home, render_plugins
+from claimledger.api.docs import DOCS_PATH, DocsRoutes, render_plugins
 from claimledger.api.options import EveryMethodAllowed
 from claimledger.api.parameters import DeclaredParametersOnly
 from claimledger.api.problems import EXCEPTION_HANDLERS
@@ -74,19 +74,12 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         security=[{"bearer": []}],
     )
     app = Litestar(
-        route_handlers=[
-            health.health,
-            health.ready,
-            health.describe_problem,
-            v1,
-            home,
-            assets_router(),
-        ],
+        route_handlers=[health.health, health.ready, health.describe_problem, v1],
         lifespan=[lifespan],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=StrictRequest,
-        plugins=[StructContract(), DeclaredParametersOnly(), EveryMethodAllowed()],
+        plugins=[StructContract(), DeclaredParametersOnly(), EveryMethodAllowed(), DocsRoutes()],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
         debug=False,

@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Router, get
+from litestar.config.app import AppConfig
 from litestar.datastructures import CacheControlHeader
 from litestar.openapi.plugins import OpenAPIRenderPlugin, YamlRenderPlugin
+from litestar.plugins import InitPlugin
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
@@ -66,6 +68,14 @@ def home() -> Redirect:
     not part of the contract a client is generated from.
     """
     return Redirect(DOCS_PATH)
+
+
+class DocsRoutes(InitPlugin):
+    """Adds the routes around the docs pages: ``/`` and the assets they load."""
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.route_handlers.extend([home, assets_router()])
+        return app_config
 
 
 class _Page(OpenAPIRenderPlugin):
