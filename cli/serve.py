@@ -1,8 +1,7 @@
 """``claimledger serve``: the API, the projector and the dispatcher.
 
-The port is bound before the services start, so a start that cannot bind it fails at once, in one
-line, before it touches the ledger or its keys (the embedded server, when used, is already started
-or joined by then; it stops when its last user leaves). Then the services start
+The port is bound before the services start (``claim_port``), so a start that cannot bind it
+fails at once, in one line, before it touches the ledger or its keys. Then the services start
 (``runtime.bootstrap``), the demo is loaded if asked for with its kept keys
 (``runtime.demo_keys``), the projector and the dispatcher start in processes of their own
 (``runtime.supervisor``; beside the API when ``CLAIMLEDGER_WORKER_PROCESSES`` is false), and
@@ -41,14 +40,30 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
             sys.stdout.flush()
         anyio.run(_workers_until_signalled, settings)
         return 0
+    failed = claim_port(args)
+    if failed is not None:
+        return failed
+    anyio.run(_serve, args, settings, args.listening, backend_options={"use_uvloop": True})
+    return 0
+
+
+def claim_port(args: argparse.Namespace) -> int | None:
+    """Bind the API's port: None once bound (the socket is kept in ``args.listening``), else the
+    exit code, after one line on standard error saying why.
+
+    ``serve_command`` calls it unless the command line already has: called before the embedded
+    server is started, a start that cannot listen touches nothing at all, not even the data
+    directory. A worker role (``--role projector|dispatcher``) listens on nothing.
+    """
+    if args.role not in ("all", "api") or getattr(args, "listening", None) is not None:
+        return None
     try:
-        listening = socket.create_server((args.host, args.port))
+        args.listening = socket.create_server((args.host, args.port))
     except (OSError, OverflowError) as error:
         where = f"{args.host}:{args.port}"
         print(f"claimledger cannot listen on {where}: {_why(error)}", file=sys.stderr)
         return 2
-    anyio.run(_serve, args, settings, listening, backend_options={"use_uvloop": True})
-    return 0
+    return None
 
 
 def _why(error: OSError | OverflowError) -> str:
