@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -41,9 +42,11 @@ class DemoKeys:
 
 def _address(database_url: str) -> str:
     """The database's address without its password: what the file is for, safe to show."""
-    parts = urlsplit(database_url)
+    # A password may also come as a parameter (``?password=…``, or ``password=…`` in a conninfo).
+    address = re.sub(r"password\s*=\s*[^&\s]*[&\s]*", "", database_url).rstrip("?& ")
+    parts = urlsplit(address)
     if parts.password is None:
-        return database_url
+        return address
     host = parts.netloc.rsplit("@", 1)[-1]
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}@{host}"))
 
