@@ -214,7 +214,16 @@ class ClaimState:
     def status(self) -> DerivedStatus:
         """The status after the events applied so far, with its reasons."""
         if self._derived is None:
-            self._derived = explain(self._status, self.tally.deciding(self._status))
+            status = self._status
+            withdrawn = status == Status.UNVERIFIED and any(
+                f.withdrawn_at is not None for f in self.facts.values()
+            )
+            self._derived = explain(
+                status,
+                self.tally.deciding(status),
+                self.tally.opposing(status),
+                withdrawn=withdrawn,
+            )
         return self._derived
 
     def record(self, fact: StatementFact) -> DerivedStatus | None:

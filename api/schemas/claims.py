@@ -28,6 +28,7 @@ class Claim(Struct, kw_only=True):
     status: Status
     reason: str
     deciding_statement_ids: list[UUID]
+    opposing_statement_ids: list[UUID]
     status_since: datetime | None
     verdict: Verdict | None
     verdict_rationale: str | None
@@ -44,6 +45,7 @@ class Claim(Struct, kw_only=True):
                 "status": found.status.status,
                 "reason": found.status.reason,
                 "deciding_statement_ids": found.status.statement_ids,
+                "opposing_statement_ids": found.status.opposing_ids,
                 "status_since": found.status_since,
             },
             cls,
@@ -66,6 +68,7 @@ class HistoryItem(FromRow, kw_only=True):
     statement_id: UUID | None
     reason: str
     deciding_statement_ids: list[UUID]
+    opposing_statement_ids: list[UUID]
 
 
 class HistoryPage(Struct, kw_only=True):
