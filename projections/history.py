@@ -73,8 +73,14 @@ def status_seen(
     published_before: datetime | None = None,
 ) -> DerivedStatus:
     """A claim's status as known at ``known_at``, from what was published before the other."""
-    records = (f.in_view(known_at=known_at, published_before=published_before) for f in facts)
-    return derive_status(r for r in records if r is not None)
+    known = [f for f in facts if known_at is None or f.recorded_at <= known_at]
+    records = [f.in_view(known_at=known_at, published_before=published_before) for f in known]
+    seen = [r for r in records if r is not None]
+    if len(seen) < len(known):
+        # Statements published later are out of view, not withdrawn: a claim they speak to is
+        # not one whose statements were all withdrawn.
+        seen = [r for r in seen if not r.withdrawn]
+    return derive_status(seen)
 
 
 @dataclass(frozen=True, slots=True)
