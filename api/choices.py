@@ -100,8 +100,4 @@ def _is_struct(annotation: Any) -> bool:
 
 def _is_sequence(annotation: Any) -> bool:
     origin = get_origin(annotation)
-    return (
-        isinstance(origin, type)
-        and issubclass(origin, Sequence | list)
-        and bool(get_args(annotation))
-    )
+    return isinstance(origin, type) and issubclass(origin, Sequence) and bool(get_args(annotation))
