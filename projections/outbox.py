@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 from claimledger.domain.status import DerivedStatus
 from claimledger.domain.values import Stance, Status, TimePrecision, Verdict
@@ -58,8 +58,12 @@ class StatementShown(Struct, kw_only=True):
     via_source_id: UUID | None
     evidence: list[Evidence]
     credibility: int | None
-    # The Admiralty words of ``credibility`` ("probably true"), None when it has none.
-    credibility_label: str | None
+    credibility_label: Annotated[
+        str | None,
+        Meta(
+            description='The Admiralty words of `credibility` ("probably true"); null without one.'
+        ),
+    ]
     recorded_at: datetime
     withdrawn_at: datetime | None
 

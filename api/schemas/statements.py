@@ -120,7 +120,7 @@ class TimelineItem(StatementShown, kw_only=True):
     ledger learned it. (A claim's text and a source's name never change once recorded, so an
     answer as known at a past moment shows them as they were then.)"""
 
-    claim_text: str
+    claim_text: Annotated[str, Meta(description="The text of the claim the statement is on.")]
     position: Position
 
     @classmethod
