@@ -26,7 +26,7 @@ import httpx
 from prometheus_client import generate_latest, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
-from prometheus_client.registry import REGISTRY, Collector
+from prometheus_client.registry import REGISTRY, Collector, CollectorRegistry
 
 from claimledger.runtime.settings import Settings
 from claimledger.store.db import Db
@@ -61,6 +61,15 @@ SELECT e.id, (SELECT count(*) FROM (SELECT 1 FROM views.outbox o
 FROM webhooks.endpoints e WHERE e.enabled ORDER BY e.id
 """
 
+# Families only a process running one of these parts reports (a dispatcher has no projector
+# position); the API makes test deliveries of webhooks.
+_PARTS = (
+    ("claimledger_projector_", {"projector"}),
+    ("claimledger_http_", {"api"}),
+    ("claimledger_sse_", {"api"}),
+    ("claimledger_webhook_", {"dispatcher", "api"}),
+)
+
 # The directories this process's worker processes announce their ports in (see the module).
 _worker_directories: list[Path] = []
 
@@ -85,8 +94,10 @@ def serve_worker_metrics(settings: Settings, role: str) -> int | None:
     alone serves them on ``settings.metrics_port`` when one is set.
     """
     directory = os.environ.get(WORKER_METRICS_DIR)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Own(settings.roles))
     if directory is not None:
-        server, _ = start_http_server(0, addr="127.0.0.1")
+        server, _ = start_http_server(0, addr="127.0.0.1", registry=registry)
         port = int(server.server_port)
         announced = Path(directory, role)
         written = announced.with_suffix(".new")
@@ -95,7 +106,9 @@ def serve_worker_metrics(settings: Settings, role: str) -> int | None:
         return port
     if settings.metrics_port is None:
         return None
-    server, _ = start_http_server(settings.metrics_port, addr=settings.metrics_host)
+    server, _ = start_http_server(
+        settings.metrics_port, addr=settings.metrics_host, registry=registry
+    )
     return int(server.server_port)
 
 
@@ -103,7 +116,7 @@ async def exposition(db: Db, settings: Settings) -> bytes:
     """This process's metrics in the Prometheus text format, with the database's gauges and
     those of this process's worker processes."""
     database = await database_gauges(db, settings)
-    own = generate_latest(REGISTRY) + generate_latest(_Families(database))
+    own = generate_latest(_Own(settings.roles)) + generate_latest(_Families(database))
     workers = await _worker_texts()
     if not workers:
         return own
@@ -159,6 +172,21 @@ async def database_gauges(db: Db, settings: Settings) -> list[Metric]:
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, documentation, value=value)
+
+
+class _Own(Collector):
+    """This process's instruments, but those of parts it does not run."""
+
+    def __init__(self, roles: Iterable[str]) -> None:
+        self.roles = frozenset(roles)
+
+    def collect(self) -> Iterator[Metric]:
+        for family in REGISTRY.collect():
+            parts = next(
+                (parts for prefix, parts in _PARTS if family.name.startswith(prefix)), None
+            )
+            if parts is None or parts & self.roles:
+                yield family
 
 
 class _Families(Collector):
