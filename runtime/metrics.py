@@ -141,7 +141,7 @@ async def database_gauges(db: Db, settings: Settings) -> list[Metric]:
     position, head = int(row["position"]), int(row["head"])
     lag = max(0, head - position)
     idle = float(row["idle_seconds"] or 0.0)
-    behind = float(row["oldest_unapplied_seconds"] or 0.0) if lag else 0.0
+    behind = max(0.0, float(row["oldest_unapplied_seconds"] or 0.0)) if lag else 0.0
     depth = GaugeMetricFamily(
         "claimledger_webhook_queue_depth",
         f"Messages waiting for each enabled webhook (by its id; counted up to"

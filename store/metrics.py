@@ -8,6 +8,7 @@ a route's template (never its path), a status, an outcome, a pool's name.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Iterator
 from typing import Protocol
@@ -84,11 +85,14 @@ def delivery_attempted(outcome: str, latency_ms: float | None) -> None:
 
 
 _pools: dict[str, weakref.WeakSet[_Pool]] = {}
+# A worker process's metrics are read by prometheus_client's server, in a thread of its own.
+_pools_lock = threading.Lock()
 
 
 def watch_pool(pool: _Pool, name: str) -> None:
     """Report ``pool`` under ``name`` while it lives (pools of one name are added up)."""
-    _pools.setdefault(name, weakref.WeakSet()).add(pool)
+    with _pools_lock:
+        _pools.setdefault(name, weakref.WeakSet()).add(pool)
 
 
 class _Pools(Collector):
@@ -103,8 +107,10 @@ class _Pools(Collector):
         size = GaugeMetricFamily(
             "claimledger_pool_size", "Connections a database pool may hold", labels=["pool"]
         )
-        for name, pools in sorted(_pools.items()):
-            live = [pool for pool in list(pools) if not pool.is_closing()]
+        with _pools_lock:
+            named = sorted((name, list(pools)) for name, pools in _pools.items())
+        for name, pools in named:
+            live = [pool for pool in pools if not pool.is_closing()]
             if not live:
                 continue
             in_use.add_metric([name], sum(p.get_size() - p.get_idle_size() for p in live))

@@ -89,7 +89,7 @@ def serve_and_a_lone_projector(database_url: str) -> None:
             )
             is None
         )
-        assert value(samples, "claimledger_ledger_head_position", process="api") == 3
+        assert (value(samples, "claimledger_ledger_head_position", process="api") or 0) >= 3
 
     port = free_port()
     with running(["serve", "--role", "projector", "--metrics-port", str(port)], env=env) as alone:
