@@ -27,7 +27,9 @@ async def metrics(services: ServicesDep) -> Response[bytes]:
     """This process's metrics in the Prometheus text format, with those of the database and of
     the worker processes it started."""
     body = await exposition(services.pool, services.settings)
-    return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)
+    return Response(
+        body, media_type=CONTENT_TYPE_PLAIN_0_0_4, headers={"Cache-Control": "no-store"}
+    )
 
 
 class RequestMetrics:

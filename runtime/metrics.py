@@ -117,10 +117,10 @@ async def exposition(db: Db, settings: Settings) -> bytes:
     those of this process's worker processes."""
     database = await database_gauges(db, settings)
     own = generate_latest(_Own(settings.roles)) + generate_latest(_Families(database))
-    workers = await _worker_texts()
+    workers = await _worker_families()
     if not workers:
         return own
-    parts = [("api", own.decode()), *workers]
+    parts = [("api", list(text_string_to_metric_families(own.decode()))), *workers]
     return generate_latest(_Families(_merged(parts)))
 
 
@@ -199,13 +199,13 @@ class _Families(Collector):
         return self.families
 
 
-async def _worker_texts() -> list[tuple[str, str]]:
+async def _worker_families() -> list[tuple[str, list[Metric]]]:
     """The metrics each announced worker process answers, by role; a worker that does not answer
-    adds ``claimledger_worker_up`` 0 for its role."""
+    (or not in the text format) has only ``claimledger_worker_up`` 0."""
     announced = sorted(p for d in _worker_directories for p in d.iterdir() if not p.suffix)
     if not announced:
         return []
-    texts: dict[str, str] = {}
+    answers: dict[str, list[Metric]] = {}
 
     async def scrape(client: httpx.AsyncClient, path: Path) -> None:
         role = path.name
@@ -213,10 +213,10 @@ async def _worker_texts() -> list[tuple[str, str]]:
             port = int(await anyio.Path(path).read_text())
             answer = await client.get(f"http://127.0.0.1:{port}/metrics")
             answer.raise_for_status()
-            texts[role] = answer.text + _up(role, 1)
+            answers[role] = [*text_string_to_metric_families(answer.text), _up(1)]
         except (OSError, ValueError, httpx.HTTPError) as error:
             log.warning("metrics: the %s process did not answer (%s)", role, error)
-            texts[role] = _up(role, 0)
+            answers[role] = [_up(0)]
 
     async with (
         httpx.AsyncClient(timeout=_WORKER_TIMEOUT, trust_env=False) as client,
@@ -224,21 +224,18 @@ async def _worker_texts() -> list[tuple[str, str]]:
     ):
         for path in announced:
             group.start_soon(scrape, client, path)
-    return sorted(texts.items())
+    return sorted(answers.items())
 
 
-def _up(role: str, value: int) -> str:
-    return (
-        "# HELP claimledger_worker_up 1 when the worker process answered this scrape\n"
-        f"# TYPE claimledger_worker_up gauge\nclaimledger_worker_up {value}\n"
-    )
+def _up(value: int) -> Metric:
+    return _gauge("claimledger_worker_up", "1 when the worker process answered this scrape", value)
 
 
-def _merged(parts: Iterable[tuple[str, str]]) -> list[Metric]:
+def _merged(parts: Iterable[tuple[str, list[Metric]]]) -> list[Metric]:
     """Families of several processes as one: each sample labelled with its ``process``."""
     families: dict[str, Metric] = {}
-    for role, text in parts:
-        for family in text_string_to_metric_families(text):
+    for role, own in parts:
+        for family in own:
             merged = families.get(family.name)
             if merged is None:
                 merged = families[family.name] = Metric(

@@ -8,11 +8,14 @@ from uuid import uuid4
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from prometheus_client import CollectorRegistry, Counter, start_http_server
 from prometheus_client.parser import text_string_to_metric_families
 
 from claimledger.api.app import create_app
+from claimledger.runtime.metrics import worker_metrics_directory
 from claimledger.runtime.settings import Settings
 from tests.conftest import Keys
+from tests.e2e.processes import free_port
 from tests.helpers import Client, claim, eventually, incident, source, statement, until
 from tests.integration.test_webhooks import subscribe
 from tests.receiver import Receiver, receiving
@@ -139,3 +142,30 @@ async def test_lag_and_the_stuck_state_without_a_projector(settings: Settings, k
         # Public without a key, even where reads need one; not part of the API's contract.
         assert (await client.get("/v1/sources")).status_code == 401
         assert "/metrics" not in (client.app.openapi_schema.paths or {})
+
+
+async def test_worker_processes_metrics_are_added_with_their_process(client: Client) -> None:
+    """What ``serve`` does with its worker processes, with one worker that answers (a real
+    prometheus_client server) and one whose port is closed."""
+    registry = CollectorRegistry()
+    Counter("claimledger_projector_events_applied", "applied", registry=registry).inc(7)
+    server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
+    try:
+        with worker_metrics_directory() as directory:
+            (directory / "projector").write_text(str(server.server_port))
+            (directory / "dispatcher").write_text(str(free_port()))
+            samples = await scrape(client)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    applied = "claimledger_projector_events_applied_total"
+    assert value(samples, applied, process="projector") == 7
+    assert value(samples, "claimledger_worker_up", process="projector") == 1
+    assert value(samples, "claimledger_worker_up", process="dispatcher") == 0
+    # This process's own samples carry process="api", the one family beside the worker's.
+    assert ("claimledger_database_up", frozenset({("process", "api")})) in samples
+    assert {labels.get("process") for labels in labelled(samples, applied)} == {"api", "projector"}
+    assert all("process" in dict(labels) for _, labels in samples)
+    # Once the workers are gone, the process's own metrics have no process label.
+    assert ("claimledger_database_up", frozenset()) in await scrape(client)
