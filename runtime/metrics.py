@@ -75,10 +75,13 @@ _worker_directories: list[Path] = []
 
 
 @contextmanager
-def worker_metrics_directory() -> Iterator[Path]:
-    """An empty directory for worker processes to announce their metrics ports in, read by this
-    process's ``/metrics`` until the block ends (then removed)."""
+def worker_metrics_directory(roles: Iterable[str] = ()) -> Iterator[Path]:
+    """A new directory for worker processes to announce their metrics ports in, read by this
+    process's ``/metrics`` until the block ends (then removed). Each of ``roles`` shows as down
+    until its process has announced its port."""
     directory = Path(tempfile.mkdtemp(prefix="claimledger-metrics-"))
+    for role in roles:
+        Path(directory, role).touch()
     _worker_directories.append(directory)
     try:
         yield directory
@@ -210,8 +213,11 @@ async def _worker_families() -> list[tuple[str, list[Metric]]]:
     async def scrape(client: httpx.AsyncClient, path: Path) -> None:
         role = path.name
         try:
-            port = int(await anyio.Path(path).read_text())
-            answer = await client.get(f"http://127.0.0.1:{port}/metrics")
+            announced = await anyio.Path(path).read_text()
+            if not announced:  # not started yet
+                answers[role] = [_up(0)]
+                return
+            answer = await client.get(f"http://127.0.0.1:{int(announced)}/metrics")
             answer.raise_for_status()
             answers[role] = [*text_string_to_metric_families(answer.text), _up(1)]
         except (OSError, ValueError, httpx.HTTPError) as error:

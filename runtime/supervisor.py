@@ -57,7 +57,8 @@ async def supervised_processes(
     shows theirs."""
     environment = dict(os.environ if env is None else env)
     environment[PARENT_PID] = str(os.getpid())
-    with worker_metrics_directory() as metrics:
+    roles = sorted(roles)
+    with worker_metrics_directory(roles) as metrics:
         environment[WORKER_METRICS_DIR] = str(metrics)
         async with _supervised(roles, database_url, environment):
             yield

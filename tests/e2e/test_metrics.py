@@ -1,5 +1,6 @@
 """``/metrics`` of real processes: ``serve`` shows its worker processes' metrics beside its own,
-and a projector run alone serves its own on ``--metrics-port``.
+and a projector or a dispatcher run alone serves its own on ``--metrics-port``
+(``CLAIMLEDGER_METRICS_PORT``).
 
 The tests are coroutines to receive a fresh database; they drive the processes from a thread.
 """
@@ -48,11 +49,11 @@ def until_scraped(url: str, name: str, at_least: float, **labels: str) -> Sample
         time.sleep(0.2)
 
 
-async def test_serve_shows_its_workers_and_a_lone_projector_its_own(database_url: str) -> None:
-    await anyio.to_thread.run_sync(serve_and_a_lone_projector, database_url)
+async def test_serve_shows_its_workers_and_lone_workers_their_own(database_url: str) -> None:
+    await anyio.to_thread.run_sync(serve_and_lone_workers, database_url)
 
 
-def serve_and_a_lone_projector(database_url: str) -> None:
+def serve_and_lone_workers(database_url: str) -> None:
     env = environment(DATABASE_URL=database_url, CLAIMLEDGER_WORKER_PROCESSES=None)
     key = claimledger(["keys", "create", "--role", "editor", "--name", "e2e"], env=env)
     key = key.strip().splitlines()[-1]
@@ -60,6 +61,8 @@ def serve_and_a_lone_projector(database_url: str) -> None:
         post(base, "/v1/sources", {"name": "FSB", "kind": "security_service"}, key)
         incident = post(base, "/v1/incidents", {"title": "Raid"}, key)
         post(base, f"/v1/incidents/{incident['id']}/claims", {"text": "It"}, key)
+        # A worker shows as down until it has started and announced its port.
+        until_scraped(f"{base}/metrics", "claimledger_worker_up", 1, process="dispatcher")
         samples = until_scraped(
             f"{base}/metrics",
             "claimledger_projector_events_applied_total",
@@ -70,6 +73,8 @@ def serve_and_a_lone_projector(database_url: str) -> None:
         assert value(samples, "claimledger_worker_up", process="dispatcher") == 1
         assert value(samples, "claimledger_projector_active", process="projector") == 1
         assert value(samples, "claimledger_pool_size", pool="dispatcher", process="dispatcher")
+        attempts = "claimledger_webhook_attempt_duration_seconds_count"
+        assert value(samples, attempts, process="dispatcher") == 0
         assert value(samples, "claimledger_pool_size", pool="reads", process="api") == 10
         written = value(
             samples,
@@ -101,3 +106,14 @@ def serve_and_a_lone_projector(database_url: str) -> None:
         assert value(samples, "claimledger_http_requests_total") is None
     assert alone.process.returncode == 0, alone.output
     assert f"metrics: http://127.0.0.1:{port}/metrics" in alone.output
+
+    # A dispatcher alone, its port from the environment.
+    port = free_port()
+    env["CLAIMLEDGER_METRICS_PORT"] = str(port)
+    with running(["serve", "--role", "dispatcher"], env=env) as alone:
+        samples = until_scraped(
+            f"http://127.0.0.1:{port}/metrics", "claimledger_pool_size", 5, pool="dispatcher"
+        )
+        assert value(samples, "claimledger_webhook_attempt_duration_seconds_count") == 0
+        assert value(samples, "claimledger_projector_position") is None
+    assert alone.process.returncode == 0, alone.output

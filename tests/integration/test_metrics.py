@@ -146,12 +146,12 @@ async def test_lag_and_the_stuck_state_without_a_projector(settings: Settings, k
 
 async def test_worker_processes_metrics_are_added_with_their_process(client: Client) -> None:
     """What ``serve`` does with its worker processes, with one worker that answers (a real
-    prometheus_client server) and one whose port is closed."""
+    prometheus_client server), one whose port is closed and one not started yet."""
     registry = CollectorRegistry()
     Counter("claimledger_projector_events_applied", "applied", registry=registry).inc(7)
     server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
     try:
-        with worker_metrics_directory() as directory:
+        with worker_metrics_directory(["projector", "dispatcher", "starting"]) as directory:
             (directory / "projector").write_text(str(server.server_port))
             (directory / "dispatcher").write_text(str(free_port()))
             samples = await scrape(client)
@@ -163,6 +163,7 @@ async def test_worker_processes_metrics_are_added_with_their_process(client: Cli
     assert value(samples, applied, process="projector") == 7
     assert value(samples, "claimledger_worker_up", process="projector") == 1
     assert value(samples, "claimledger_worker_up", process="dispatcher") == 0
+    assert value(samples, "claimledger_worker_up", process="starting") == 0
     # This process's own samples carry process="api", the one family beside the worker's.
     assert ("claimledger_database_up", frozenset({("process", "api")})) in samples
     assert {labels.get("process") for labels in labelled(samples, applied)} == {"api", "projector"}
