@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
-from typing import Protocol
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import prometheus_client
 from prometheus_client import Counter, Gauge, Histogram
@@ -68,15 +68,6 @@ WEBHOOK_SECONDS = Histogram(
 )
 
 
-class _Pool(Protocol):
-    """What is read of an asyncpg pool."""
-
-    def get_size(self) -> int: ...
-    def get_idle_size(self) -> int: ...
-    def get_max_size(self) -> int: ...
-    def is_closing(self) -> bool: ...
-
-
 def delivery_attempted(outcome: str, latency_ms: float | None) -> None:
     """Count one delivery attempt (or a message given up, which has no latency)."""
     WEBHOOK_DELIVERIES.labels(outcome).inc()
@@ -84,15 +75,26 @@ def delivery_attempted(outcome: str, latency_ms: float | None) -> None:
         WEBHOOK_SECONDS.observe(latency_ms / 1000)
 
 
-_pools: dict[str, weakref.WeakSet[_Pool]] = {}
+# A pool's use: the connections it has lent out and the most it may hold; None once closed.
+PoolUse = Callable[[Any], tuple[int, int] | None]
+
+
+def asyncpg_use(pool: Any) -> tuple[int, int] | None:
+    """The use of an asyncpg pool."""
+    if pool.is_closing():
+        return None
+    return pool.get_size() - pool.get_idle_size(), pool.get_max_size()
+
+
+_pools: dict[str, weakref.WeakKeyDictionary[Any, PoolUse]] = {}
 # A worker process's metrics are read by prometheus_client's server, in a thread of its own.
 _pools_lock = threading.Lock()
 
 
-def watch_pool(pool: _Pool, name: str) -> None:
+def watch_pool(pool: Any, name: str, use: PoolUse = asyncpg_use) -> None:
     """Report ``pool`` under ``name`` while it lives (pools of one name are added up)."""
     with _pools_lock:
-        _pools.setdefault(name, weakref.WeakSet()).add(pool)
+        _pools.setdefault(name, weakref.WeakKeyDictionary())[pool] = use
 
 
 class _Pools(Collector):
@@ -108,13 +110,12 @@ class _Pools(Collector):
             "claimledger_pool_size", "Connections a database pool may hold", labels=["pool"]
         )
         with _pools_lock:
-            named = sorted((name, list(pools)) for name, pools in _pools.items())
+            named = sorted((name, list(pools.items())) for name, pools in _pools.items())
         for name, pools in named:
-            live = [pool for pool in pools if not pool.is_closing()]
-            if not live:
-                continue
-            in_use.add_metric([name], sum(p.get_size() - p.get_idle_size() for p in live))
-            size.add_metric([name], sum(p.get_max_size() for p in live))
+            uses = [use for use in (read(pool) for pool, read in pools) if use is not None]
+            if uses:
+                in_use.add_metric([name], sum(lent for lent, _ in uses))
+                size.add_metric([name], sum(most for _, most in uses))
         yield in_use
         yield size
 

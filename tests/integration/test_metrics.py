@@ -109,7 +109,12 @@ async def test_requests_projection_deliveries_pools_and_streams_are_measured(
 
     # Pools: their sizes as configured (the keys fixture's services run beside the app's, and
     # pools of one name add up), no more in use than they hold.
-    sizes = {"primary": 4, "reads": settings.read_pool_size, "dispatcher": 5}
+    sizes = {
+        "primary": 4,
+        "reads": settings.read_pool_size,
+        "dispatcher": 5,
+        "events": settings.write_pool_size,
+    }
     for pool, size in sizes.items():
         total = value(after, "claimledger_pool_size", pool=pool)
         assert total >= size, pool
