@@ -15,6 +15,7 @@ from claimledger.api.bodies import StrictRequest
 from claimledger.api.contract import StructContract, without_null_parameters
 from claimledger.api.deps import DEPENDENCIES
 from claimledger.api.docs import DOCS_PATH, DocsRoutes, render_plugins
+from claimledger.api.metrics import RequestMetrics, metrics
 from claimledger.api.options import EveryMethodAllowed
 from claimledger.api.parameters import DeclaredParametersOnly
 from claimledger.api.problems import EXCEPTION_HANDLERS
@@ -74,7 +75,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         security=[{"bearer": []}],
     )
     app = Litestar(
-        route_handlers=[health.health, health.ready, health.describe_problem, v1],
+        route_handlers=[health.health, health.ready, health.describe_problem, metrics, v1],
         lifespan=[lifespan],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -87,6 +88,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
     # Built now, before anything serves it, so that both the served and the committed
     # documents are the tidied one.
     without_null_parameters(app.openapi_schema)
+    # Around routing and error handling, so that 404s and errors are counted too.
+    app.asgi_handler = RequestMetrics(app.asgi_handler)
     return app
 
 

@@ -25,6 +25,7 @@ from claimledger.runtime.bootstrap import Services, prepared, started
 from claimledger.runtime.demo import load_demo
 from claimledger.runtime.demo_keys import DemoKeys, demo_keys
 from claimledger.runtime.keys import SYSTEM_KEY_ID
+from claimledger.runtime.metrics import serve_worker_metrics
 from claimledger.runtime.settings import Settings
 from claimledger.runtime.supervisor import PARENT_PID, supervised_processes, until_parent_gone
 from claimledger.runtime.workers import background_workers
@@ -34,9 +35,21 @@ from claimledger.store.events import is_empty
 def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.role != "all":
         settings = replace(settings, roles=frozenset({args.role}))
+    if args.metrics_port is not None:
+        settings = replace(settings, metrics_port=args.metrics_port)
+    if args.metrics_host is not None:
+        settings = replace(settings, metrics_host=args.metrics_host)
     if "api" not in settings.roles:
+        try:
+            metrics_port = serve_worker_metrics(settings, args.role)
+        except OSError as error:
+            where = f"{settings.metrics_host}:{settings.metrics_port}"
+            print(f"claimledger cannot serve metrics on {where}: {error}", file=sys.stderr)
+            return 2
         if PARENT_PID not in os.environ:  # a worker of serve: serve says how to stop it
             print(f"claimledger {args.role} running; stop it with SIGTERM or Ctrl-C")
+            if metrics_port is not None:
+                print(f"  metrics: http://{settings.metrics_host}:{metrics_port}/metrics")
             sys.stdout.flush()
         anyio.run(_workers_until_signalled, settings)
         return 0
