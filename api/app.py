@@ -14,6 +14,8 @@ from claimledger.api.auth import authorize
 from claimledger.api.bodies import StrictRequest
 from claimledger.api.contract import StructContract, without_null_parameters
 from claimledger.api.deps import DEPENDENCIES
+from claimledger.api.docs import DOCS_PATH, DocsRoutes, render_plugins
+from claimledger.api.metrics import RequestMetrics, metrics
 from claimledger.api.options import EveryMethodAllowed
 from claimledger.api.parameters import DeclaredParametersOnly
 from claimledger.api.problems import EXCEPTION_HANDLERS
@@ -73,12 +75,12 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         security=[{"bearer": []}],
     )
     app = Litestar(
-        route_handlers=[health.health, health.ready, health.describe_problem, v1],
+        route_handlers=[health.health, health.ready, health.describe_problem, metrics, v1],
         lifespan=[lifespan],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=StrictRequest,
-        plugins=[StructContract(), DeclaredParametersOnly(), EveryMethodAllowed()],
+        plugins=[StructContract(), DeclaredParametersOnly(), EveryMethodAllowed(), DocsRoutes()],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
         debug=False,
@@ -86,6 +88,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
     # Built now, before anything serves it, so that both the served and the committed
     # documents are the tidied one.
     without_null_parameters(app.openapi_schema)
+    # Around routing and error handling, so that 404s and errors are counted too.
+    app.asgi_handler = RequestMetrics(app.asgi_handler)
     return app
 
 
@@ -104,7 +108,8 @@ def openapi_config() -> OpenAPIConfig:
             "status of every claim with its reasons, timelines, and the record as known at any "
             "past moment."
         ),
-        path="/schema",
+        path=DOCS_PATH,
+        render_plugins=render_plugins(),
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer", description="API key")

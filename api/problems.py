@@ -24,6 +24,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
+from claimledger.api.choices import allowed_values
 from claimledger.domain.errors import (
     AlreadyWithdrawn,
     Conflict,
@@ -115,6 +116,8 @@ class FieldError(msgspec.Struct, kw_only=True):
     field: str | None
     message: str
     source: str | None = None
+    # The values the field may take, when it takes one of a fixed set and was given another.
+    allowed: list[str] | None = None
 
 
 class Problem(msgspec.Struct, kw_only=True):
@@ -187,6 +190,7 @@ def _domain_error(request: Request[Any, Any, Any], error: DomainError) -> Respon
 
 
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_INVALID_CHOICE = re.compile(r"^Invalid enum value (.+)$")
 
 
 def _field_path(key: str | None, message: str) -> str | None:
@@ -210,6 +214,8 @@ def _validation_error(
         for item in extra
         if isinstance(item, dict)
     ]
+    for item in errors:
+        _list_choices(request, item)
     in_body = any(e["source"] == "body" for e in errors)
     if not errors:
         return problem(request, "bad-request", str(error.detail))
@@ -217,6 +223,17 @@ def _validation_error(
     detail = f"{first['field'] or 'body'}: {first['message']}"
     slug = "validation" if in_body else "bad-request"
     return problem(request, slug, detail, field=first["field"], errors=errors)
+
+
+def _list_choices(request: Request[Any, Any, Any], error: dict[str, Any]) -> None:
+    """Say which values a field of a fixed set takes, when it was given another."""
+    refused = _INVALID_CHOICE.match(str(error["message"]))
+    if refused is None:
+        return
+    allowed = allowed_values(request, error["source"], error["field"])
+    if allowed:
+        error["message"] = f"{refused.group(1)} is not one of {', '.join(allowed)}"
+        error["allowed"] = allowed
 
 
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[dict[str, Any]]:

@@ -84,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="all",
         help="run one part only (default: all three in one process)",
     )
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        help="with --role projector or dispatcher: serve /metrics on this port"
+        " (default: $CLAIMLEDGER_METRICS_PORT, else none)",
+    )
+    serve.add_argument("--metrics-host", help="the address of --metrics-port (default: 127.0.0.1)")
 
     migrate_cmd = commands.add_parser("migrate", help="create or update the database schema")
     _database_options(migrate_cmd)

@@ -1,8 +1,9 @@
 """``claimledger serve``: the API, the projector and the dispatcher.
 
-The port is bound before anything else, so a start that cannot bind it fails at once, before it
-touches the ledger or its keys. Then the services start (``runtime.bootstrap``), the demo is
-loaded if asked for, the projector and the dispatcher start in processes of their own
+The port is bound before the services start (``claim_port``), so a start that cannot bind it
+fails at once, in one line, before it touches the ledger or its keys. Then the services start
+(``runtime.bootstrap``), the demo is loaded if asked for with its kept keys
+(``runtime.demo_keys``), the projector and the dispatcher start in processes of their own
 (``runtime.supervisor``; beside the API when ``CLAIMLEDGER_WORKER_PROCESSES`` is false), and
 uvicorn serves the app until SIGTERM or Ctrl-C. ``--role`` runs one part alone.
 """
@@ -10,6 +11,7 @@ uvicorn serves the app until SIGTERM or Ctrl-C. ``--role`` runs one part alone.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import socket
@@ -21,31 +23,71 @@ import anyio
 
 from claimledger.runtime.bootstrap import Services, prepared, started
 from claimledger.runtime.demo import load_demo
-from claimledger.runtime.keys import SYSTEM_KEY_ID, NewKey, Role
+from claimledger.runtime.demo_keys import DemoKeys, demo_keys
+from claimledger.runtime.keys import SYSTEM_KEY_ID
+from claimledger.runtime.metrics import serve_worker_metrics
 from claimledger.runtime.settings import Settings
 from claimledger.runtime.supervisor import PARENT_PID, supervised_processes, until_parent_gone
 from claimledger.runtime.workers import background_workers
 from claimledger.store.events import is_empty
 
-DEMO_KEY_NAME = "demo editor (make run)"
-
 
 def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.role != "all":
         settings = replace(settings, roles=frozenset({args.role}))
+    if args.metrics_port is not None:
+        settings = replace(settings, metrics_port=args.metrics_port)
+    if args.metrics_host is not None:
+        settings = replace(settings, metrics_host=args.metrics_host)
     if "api" not in settings.roles:
+        try:
+            metrics_port = serve_worker_metrics(settings, args.role)
+        except OSError as error:
+            where = f"{settings.metrics_host}:{settings.metrics_port}"
+            print(f"claimledger cannot serve metrics on {where}: {error}", file=sys.stderr)
+            return 2
         if PARENT_PID not in os.environ:  # a worker of serve: serve says how to stop it
             print(f"claimledger {args.role} running; stop it with SIGTERM or Ctrl-C")
+            if metrics_port is not None:
+                print(f"  metrics: http://{settings.metrics_host}:{metrics_port}/metrics")
             sys.stdout.flush()
         anyio.run(_workers_until_signalled, settings)
         return 0
-    try:
-        listening = socket.create_server((args.host, args.port))
-    except OSError as error:
-        print(f"claimledger cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
-        return 2
-    anyio.run(_serve, args, settings, listening, backend_options={"use_uvloop": True})
+    failed = claim_port(args)
+    if failed is not None:
+        return failed
+    anyio.run(_serve, args, settings, args.listening, backend_options={"use_uvloop": True})
     return 0
+
+
+def claim_port(args: argparse.Namespace) -> int | None:
+    """Bind the API's port: None once bound (the socket is kept in ``args.listening``), else the
+    exit code, after one line on standard error saying why.
+
+    ``serve_command`` calls it unless the command line already has: called before the embedded
+    server is started, a start that cannot listen touches nothing at all, not even the data
+    directory. A worker role (``--role projector|dispatcher``) listens on nothing.
+    """
+    if args.role not in ("all", "api") or getattr(args, "listening", None) is not None:
+        return None
+    try:
+        args.listening = socket.create_server((args.host, args.port))
+    except (OSError, OverflowError) as error:
+        where = f"{args.host}:{args.port}"
+        print(f"claimledger cannot listen on {where}: {_why(error)}", file=sys.stderr)
+        return 2
+    return None
+
+
+def _why(error: OSError | OverflowError) -> str:
+    """Why a port could not be bound, in a few words."""
+    if isinstance(error, OverflowError):
+        return "a port is a number from 0 to 65535"
+    if error.errno == errno.EADDRINUSE:
+        return "the address is in use (another server is listening there; choose another --port)"
+    # socket.create_server appends "(while attempting to bind on address …)": the address is
+    # already in the sentence.
+    return (error.strerror or str(error)).split(" (while attempting")[0]
 
 
 async def _serve(args: argparse.Namespace, settings: Settings, listening: socket.socket) -> None:
@@ -58,7 +100,7 @@ async def _serve(args: argparse.Namespace, settings: Settings, listening: socket
         services = await stack.enter_async_context(
             started(replace(settings, roles=settings.roles - worker_roles))
         )
-        demo_key = await _demo(services) if args.demo else None
+        keys = await _demo(services, settings, embedded=args.embedded) if args.demo else None
         if worker_roles:
             await stack.enter_async_context(
                 supervised_processes(worker_roles, settings.require_database_url)
@@ -68,8 +110,8 @@ async def _serve(args: argparse.Namespace, settings: Settings, listening: socket
         print(f"  API docs:   {base}/schema")
         if args.embedded:
             print(f"  database:   embedded PostgreSQL, data in {settings.data_dir}")
-        if demo_key is not None:
-            print(f"  editor key: {demo_key.secret}")
+        if keys is not None:
+            _print_keys(keys)
         sys.stdout.flush()
         config = uvicorn.Config(
             create_app(settings, services),
@@ -86,14 +128,26 @@ async def _serve(args: argparse.Namespace, settings: Settings, listening: socket
         await uvicorn.Server(config).serve(sockets=[listening])
 
 
-async def _demo(services: Services) -> NewKey:
-    """The Tiotkino scenario in an empty ledger, and a fresh editor key for it."""
+async def _demo(services: Services, settings: Settings, *, embedded: bool) -> DemoKeys:
+    """The Tiotkino scenario in an empty ledger, and the demo's editor and admin keys: those kept
+    from an earlier start while the database still accepts them, new ones otherwise."""
     if await is_empty(services.pool):
         writer = services.writer
         loaded = await writer.run(load_demo, writer.ledger, recorded_by=SYSTEM_KEY_ID)
         print(f"loaded the Tiotkino scenario ({loaded.written} entities and statements)")
-    await services.keys.revoke_named(DEMO_KEY_NAME)
-    return await services.keys.create(name=DEMO_KEY_NAME, role=Role.EDITOR)
+    database_url = None if embedded else settings.require_database_url
+    return await demo_keys(services.keys, settings.data_dir, database_url)
+
+
+def _print_keys(keys: DemoKeys) -> None:
+    print(f"  editor key: {keys.editor}")
+    print(f"  admin key:  {keys.admin}")
+    if not keys.kept:
+        print(f"  (these keys could not be kept in {keys.path}; the next start makes new ones)")
+    elif keys.renewed:
+        print(f"  keys kept in {keys.path}; the next demo start prints them again")
+    else:
+        print(f"  keys from {keys.path}, as at the last start")
 
 
 async def _workers_until_signalled(settings: Settings) -> None:

@@ -51,14 +51,21 @@ class StanceRecord(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class DerivedStatus:
-    """A claim's status, the statements that decided it and one readable sentence."""
+    """A claim's status, the statements that decided it, those against them, and one readable
+    sentence that names both sides."""
 
     status: Status
     statement_ids: tuple[UUID, ...]
     reason: str
+    # Counted statements on the other side of the deciding ones: the denials of a confirmed
+    # claim, the assertions of a refuted one.
+    opposing_ids: tuple[UUID, ...] = ()
 
 
 UNVERIFIED = DerivedStatus(Status.UNVERIFIED, (), "unverified: no statement on this claim yet")
+ALL_WITHDRAWN = DerivedStatus(
+    Status.UNVERIFIED, (), "unverified: every statement on this claim was withdrawn"
+)
 
 _VERB = {
     Stance.ASSERTS: "asserted",
@@ -81,6 +88,15 @@ _CHOICES: tuple[tuple[Status, tuple[Stance, ...]], ...] = (
     (Status.RETRACTED, (Stance.RETRACTS,)),
 )
 _DECIDED_BY = dict(_CHOICES)
+# The counted stances that stand against a status's deciding ones without changing it. (In
+# ``contested`` and ``disputed`` the deciding statements already hold both sides; in the others
+# nothing counted stands against them.)
+_OPPOSED_BY: dict[Status, tuple[Stance, ...]] = {
+    Status.CONFIRMED: (Stance.DENIES,),
+    Status.REFUTED: (Stance.ASSERTS,),
+}
+# How a reason lists the statements of each stance.
+_PHRASE_ORDER = (Stance.CONFIRMS, Stance.REFUTES, Stance.ASSERTS, Stance.DENIES, Stance.RETRACTS)
 
 
 def _order(record: Stanced) -> tuple[datetime, int]:
@@ -202,7 +218,14 @@ class Tally:
     def deciding(self, status: Status | None = None) -> list[Stanced]:
         """The statements that decided ``status`` (the current one by default), as rule 6 lists
         them: by stance, each stance's in order of publication."""
-        stances = _DECIDED_BY.get(self.status if status is None else status, ())
+        return self._counted(_DECIDED_BY.get(self.status if status is None else status, ()))
+
+    def opposing(self, status: Status | None = None) -> list[Stanced]:
+        """The counted statements that stand against those deciding ``status`` (the current
+        one by default): a confirmed claim's denials, a refuted one's assertions."""
+        return self._counted(_OPPOSED_BY.get(self.status if status is None else status, ()))
+
+    def _counted(self, stances: tuple[Stance, ...]) -> list[Stanced]:
         chosen: list[Stanced] = []
         for stance in stances:
             chosen.extend(
@@ -212,6 +235,12 @@ class Tally:
                 )
             )
         return chosen
+
+    def explain(self, *, withdrawn: bool = False) -> DerivedStatus:
+        """The current status with its reasons; ``withdrawn``: some statement on the claim was
+        withdrawn (said when none is left in view)."""
+        status = self.status
+        return explain(status, self.deciding(status), self.opposing(status), withdrawn=withdrawn)
 
 
 def decide(records: Iterable[StanceRecord]) -> tuple[Status, list[Stanced]]:
@@ -223,16 +252,43 @@ def decide(records: Iterable[StanceRecord]) -> tuple[Status, list[Stanced]]:
 
 def derive_status(records: Iterable[StanceRecord]) -> DerivedStatus:
     """Apply the status rule to the statements in view of one claim, with its reasons."""
-    return explain(*decide(records))
+    records = list(records)
+    tally = Tally(r for r in records if not r.withdrawn)
+    return tally.explain(withdrawn=any(r.withdrawn for r in records))
 
 
-def explain(status: Status, deciding: list[Stanced]) -> DerivedStatus:
-    """A decided status with its reasons: the deciding statements and one sentence."""
+def explain(
+    status: Status,
+    deciding: list[Stanced],
+    opposing: list[Stanced] | None = None,
+    *,
+    withdrawn: bool = False,
+) -> DerivedStatus:
+    """A decided status with its reasons: the deciding statements, those against them, and one
+    sentence ("confirmed: geolocation by …, statement …; against it: denied by …").
+
+    ``withdrawn`` tells an ``unverified`` claim whose statements were all withdrawn from one
+    that has none yet.
+    """
     if status == Status.UNVERIFIED:
-        return UNVERIFIED
+        return ALL_WITHDRAWN if withdrawn else UNVERIFIED
+    reason = f"{status.value}: " + "; ".join(_phrases(deciding))
+    if opposing:
+        reason += "; against it: " + "; ".join(_phrases(opposing))
+    return DerivedStatus(
+        status=status,
+        statement_ids=tuple(r.statement_id for r in deciding),
+        reason=reason,
+        opposing_ids=tuple(r.statement_id for r in opposing or ()),
+    )
+
+
+def _phrases(records: list[Stanced]) -> list[str]:
+    """Who said what: each verification with its evidence and statement, each party stance with
+    the names of its sources."""
     parts: list[str] = []
-    for stance in (Stance.CONFIRMS, Stance.REFUTES, Stance.ASSERTS, Stance.DENIES, Stance.RETRACTS):
-        group = [r for r in deciding if r.stance == stance]
+    for stance in _PHRASE_ORDER:
+        group = [r for r in records if r.stance == stance]
         if not group:
             continue
         if stance in (Stance.CONFIRMS, Stance.REFUTES):
@@ -240,11 +296,7 @@ def explain(status: Status, deciding: list[Stanced]) -> DerivedStatus:
         else:
             names = ", ".join(dict.fromkeys(r.source_name for r in group))
             parts.append(f"{_VERB[stance]} by {names}")
-    return DerivedStatus(
-        status=status,
-        statement_ids=tuple(r.statement_id for r in deciding),
-        reason=f"{status.value}: " + "; ".join(parts),
-    )
+    return parts
 
 
 def _verification(record: Stanced) -> str:

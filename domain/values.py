@@ -47,6 +47,36 @@ class Reliability(StrEnum):
     F = "F"
 
 
+# The Admiralty code's words for each grade (NATO AJP-2.1), shown beside the code in every answer.
+RELIABILITY_LABELS: dict[Reliability, str] = {
+    Reliability.A: "completely reliable",
+    Reliability.B: "usually reliable",
+    Reliability.C: "fairly reliable",
+    Reliability.D: "not usually reliable",
+    Reliability.E: "unreliable",
+    Reliability.F: "cannot be judged",
+}
+CREDIBILITY_LABELS: dict[int, str] = {
+    1: "confirmed by other sources",
+    2: "probably true",
+    3: "possibly true",
+    4: "doubtful",
+    5: "improbable",
+    6: "cannot be judged",
+}
+
+
+def reliability_label(grade: Reliability | str) -> str:
+    """The words of a reliability grade, A to F: ``F`` is "cannot be judged"."""
+    return RELIABILITY_LABELS[Reliability(grade)]
+
+
+def credibility_label(grade: int | None) -> str | None:
+    """The words of a credibility grade, 1 to 6 (None for none given, or one outside the scale
+    that an older version may have stored)."""
+    return None if grade is None else CREDIBILITY_LABELS.get(grade)
+
+
 class Stance(StrEnum):
     ASSERTS = "asserts"
     DENIES = "denies"

@@ -17,7 +17,7 @@ import msgspec
 
 from claimledger.domain.statement import StatementDraft
 from claimledger.domain.status import UNVERIFIED, DerivedStatus
-from claimledger.domain.values import Status
+from claimledger.domain.values import Status, credibility_label
 from claimledger.projections import outbox
 from claimledger.projections.decoding import (
     ClaimAdded,
@@ -56,7 +56,6 @@ _Entry = (
     | outbox.IncidentOpened
 )
 _TYPE_OF = {struct: kind for kind, struct in outbox.CATALOGUE.items()}
-
 
 # What a recorded statement says, by the names its event and its outbox entry share.
 _SAID = ("claim_id", "incident_id", *StatementDraft.__dataclass_fields__)
@@ -192,6 +191,7 @@ class Batch:
         said.update(
             id=event.originator_id,
             source_name=self.memory.source(event.source_id)[1],
+            credibility_label=credibility_label(event.credibility),
             recorded_at=event.timestamp,
             withdrawn_at=None,
             position=position,
@@ -260,7 +260,7 @@ class Batch:
                 claim_id=state.claim_id,
                 from_=before,
                 to=after.status,
-                reasons=outbox.Reasons(text=after.reason, statement_ids=list(after.statement_ids)),
+                reasons=outbox.Reasons.of(after),
                 statement_id=statement_id,
                 recorded_at=at,
                 position=position,
@@ -309,6 +309,7 @@ class Batch:
                     status=status.status.value,
                     reason=status.reason,
                     deciding=",".join(map(str, status.statement_ids)),
+                    opposing=",".join(map(str, status.opposing_ids)),
                     since=change.current.recorded_from if change.current is not None else None,
                 )
             )
@@ -342,6 +343,7 @@ def _interval_row(state: ClaimState, interval: Interval) -> IntervalRow:
         status=interval.status.status.value,
         reason=interval.status.reason,
         deciding_statement_ids=list(interval.status.statement_ids),
+        opposing_statement_ids=list(interval.status.opposing_ids),
         statement_id=interval.statement_id,
         recorded_from=interval.recorded_from,
         recorded_to=interval.recorded_to,

@@ -73,8 +73,14 @@ def status_seen(
     published_before: datetime | None = None,
 ) -> DerivedStatus:
     """A claim's status as known at ``known_at``, from what was published before the other."""
-    records = (f.in_view(known_at=known_at, published_before=published_before) for f in facts)
-    return derive_status(r for r in records if r is not None)
+    known = [f for f in facts if known_at is None or f.recorded_at <= known_at]
+    records = [f.in_view(known_at=known_at, published_before=published_before) for f in known]
+    seen = [r for r in records if r is not None]
+    if len(seen) < len(known):
+        # Statements published later are out of view, not withdrawn: a claim they speak to is
+        # not one whose statements were all withdrawn.
+        seen = [r for r in seen if not r.withdrawn]
+    return derive_status(seen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +220,16 @@ class ClaimState:
     def status(self) -> DerivedStatus:
         """The status after the events applied so far, with its reasons."""
         if self._derived is None:
-            self._derived = explain(self._status, self.tally.deciding(self._status))
+            status = self._status
+            withdrawn = status == Status.UNVERIFIED and any(
+                f.withdrawn_at is not None for f in self.facts.values()
+            )
+            self._derived = explain(
+                status,
+                self.tally.deciding(status),
+                self.tally.opposing(status),
+                withdrawn=withdrawn,
+            )
         return self._derived
 
     def record(self, fact: StatementFact) -> DerivedStatus | None:

@@ -146,7 +146,10 @@ class Memory:
             row["claim_id"]: Interval(
                 seq=row["seq"],
                 status=DerivedStatus(
-                    Status(row["status"]), tuple(row["deciding_statement_ids"]), row["reason"]
+                    Status(row["status"]),
+                    tuple(row["deciding_statement_ids"]),
+                    row["reason"],
+                    tuple(row["opposing_statement_ids"]),
                 ),
                 statement_id=row["statement_id"],
                 recorded_from=row["recorded_from"],
@@ -154,7 +157,8 @@ class Memory:
             )
             for row in await db.fetch(
                 "SELECT DISTINCT ON (claim_id) claim_id, seq, status, reason,"
-                " deciding_statement_ids, statement_id, recorded_from FROM views.claim_history"
+                " deciding_statement_ids, opposing_statement_ids, statement_id, recorded_from"
+                " FROM views.claim_history"
                 " WHERE claim_id = ANY($1::uuid[]) ORDER BY claim_id, seq DESC",
                 ids,
             )

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
-from msgspec import Struct
+from msgspec import Meta, Struct
 
+from claimledger.domain.status import DerivedStatus
 from claimledger.domain.values import Stance, Status, TimePrecision, Verdict
 
 
@@ -57,6 +58,12 @@ class StatementShown(Struct, kw_only=True):
     via_source_id: UUID | None
     evidence: list[Evidence]
     credibility: int | None
+    credibility_label: Annotated[
+        str | None,
+        Meta(
+            description='The Admiralty words of `credibility` ("probably true"); null without one.'
+        ),
+    ]
     recorded_at: datetime
     withdrawn_at: datetime | None
 
@@ -75,8 +82,19 @@ class StatementWithdrawn(Struct, kw_only=True):
 
 
 class Reasons(Struct, kw_only=True):
+    # One sentence naming both sides, the statements that decided the status, and those
+    # against them.
     text: str
     statement_ids: list[UUID]
+    opposing_statement_ids: list[UUID]
+
+    @classmethod
+    def of(cls, derived: DerivedStatus) -> Reasons:
+        return cls(
+            text=derived.reason,
+            statement_ids=list(derived.statement_ids),
+            opposing_statement_ids=list(derived.opposing_ids),
+        )
 
 
 class ClaimStatusChanged(Struct, kw_only=True):

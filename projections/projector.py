@@ -11,6 +11,7 @@ can die without telling anyone.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,13 @@ from claimledger.projections.schema import REBUILT_TABLES
 from claimledger.projections.skipped import describe, error_text, record_skipped
 from claimledger.store.db import CONNECTION_ERRORS, Connection, close, connect, is_deterministic
 from claimledger.store.events import EVENTS_AFTER, EVENTS_CHANNEL
+from claimledger.store.metrics import (
+    PROJECTOR_ACTIVE,
+    PROJECTOR_BATCH_SECONDS,
+    PROJECTOR_EVENTS,
+    PROJECTOR_POSITION,
+    PROJECTOR_SKIPPED,
+)
 
 log = logging.getLogger("claimledger.projector")
 
@@ -104,6 +112,7 @@ class Projector:
                 await self._record_error(error)
             finally:
                 self.active = False
+                PROJECTOR_ACTIVE.set(0)
             await anyio.sleep(pause)
 
     async def _record_error(self, error: BaseException) -> None:
@@ -130,6 +139,7 @@ class Projector:
         try:
             await lock.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
             self.active = True
+            PROJECTOR_ACTIVE.set(1)
             log.info("projector active")
             work = await connect(self.url)
             wake = anyio.Event()
@@ -209,6 +219,7 @@ class Projector:
                 return 0
             await record_skipped(connection, row, error)
             await move_position(connection, position)
+        PROJECTOR_SKIPPED.inc()
         if self.memory.position == start:
             # Setting an event aside changed no state memory holds.
             self.memory.position = position
@@ -225,6 +236,7 @@ class Projector:
             raise
 
     async def _apply_once(self, connection: Connection, limit: int) -> int:
+        began = time.perf_counter()
         async with connection.transaction():
             tracking = await connection.fetchrow(
                 "SELECT position, statement_timestamp() AS locked_at FROM views.tracking"
@@ -253,6 +265,8 @@ class Projector:
             if self.fault is not None:
                 await self.fault(start, end)
             await move_position(connection, end, caught_up_at=caught_up_at)
+        PROJECTOR_BATCH_SECONDS.observe(time.perf_counter() - began)
+        PROJECTOR_EVENTS.inc(len(rows))
         self.memory.position = end
         self.memory.trim()
         self.batches.append((start, end))
@@ -263,6 +277,7 @@ class Projector:
 
     def _advanced(self, position: int, caught_up_at: datetime | None) -> None:
         self.position = position
+        PROJECTOR_POSITION.set(position)
         self.error = None
         if self.on_advance is not None:
             self.on_advance(position, caught_up_at)

@@ -103,8 +103,9 @@ class VerdictRow(NamedTuple):
 
 
 # A statement's row is the statement as the outbox shows it (but for its source's name, which the
-# source's row holds) and who recorded it.
-_SHOWN = tuple(name for name in outbox.StatementRecorded.__struct_fields__ if name != "source_name")
+# source's row holds, and the words of its credibility, which its grade gives) and who recorded it.
+_NOT_KEPT = ("source_name", "credibility_label")
+_SHOWN = tuple(name for name in outbox.StatementRecorded.__struct_fields__ if name not in _NOT_KEPT)
 _shown_values = attrgetter(*_SHOWN)
 
 
@@ -126,6 +127,7 @@ class IntervalRow(NamedTuple):
     status: str
     reason: str
     deciding_statement_ids: list[UUID]
+    opposing_statement_ids: list[UUID]
     statement_id: UUID | None
     recorded_from: datetime
     recorded_to: datetime | None
@@ -145,8 +147,10 @@ class ClaimStatus(NamedTuple):
     id: UUID
     status: str
     reason: str
-    # The deciding statements' ids joined with commas: unnest cannot take arrays of arrays.
+    # The deciding and the opposing statements' ids joined with commas: unnest cannot take
+    # arrays of arrays.
     deciding: str
+    opposing: str
     since: datetime | None
 
 
@@ -260,9 +264,11 @@ class Rows:
             await db.execute(
                 "UPDATE views.claims c SET status = u.status, reason = u.reason,"
                 " deciding_statement_ids = string_to_array(u.deciding, ',')::uuid[],"
+                " opposing_statement_ids = string_to_array(u.opposing, ',')::uuid[],"
                 " status_since = coalesce(u.since, c.status_since)"
-                " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])"
-                " AS u(id, status, reason, deciding, since) WHERE c.id = u.id",
+                " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
+                "   $6::timestamptz[]) AS u(id, status, reason, deciding, opposing, since)"
+                " WHERE c.id = u.id",
                 *_columns(self.statuses),
             )
 

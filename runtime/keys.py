@@ -102,15 +102,6 @@ class KeyStore:
         self._cache.clear()
         return status.endswith(" 1")
 
-    async def revoke_named(self, name: str) -> int:
-        status = await self._pool.execute(
-            "UPDATE ledger.api_keys SET revoked_at = now()"
-            " WHERE name = $1 AND revoked_at IS NULL AND key_hash IS NOT NULL",
-            name,
-        )
-        self._cache.clear()
-        return int(status.rsplit(" ", 1)[-1])
-
     async def list(self) -> list[dict[str, Any]]:
         rows = await self._pool.fetch(
             "SELECT id, name, role, created_at, revoked_at FROM ledger.api_keys"

@@ -82,6 +82,9 @@ class Settings:
     max_streams: int = 500
     # A stream with nothing to send sends a comment line this often.
     stream_heartbeat_seconds: float = 15.0
+    # Where a projector or dispatcher run alone (`serve --role ...`) serves /metrics; None: not.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -105,6 +108,10 @@ class Settings:
             settle_seconds=float(env.get("CLAIMLEDGER_SETTLE_SECONDS") or 60),
             poll_seconds=float(env.get("CLAIMLEDGER_POLL_SECONDS") or 0.5),
             stream_heartbeat_seconds=float(env.get("CLAIMLEDGER_STREAM_HEARTBEAT_SECONDS") or 15),
+            metrics_port=int(env["CLAIMLEDGER_METRICS_PORT"])
+            if env.get("CLAIMLEDGER_METRICS_PORT")
+            else None,
+            metrics_host=env.get("CLAIMLEDGER_METRICS_HOST") or "127.0.0.1",
         )
 
     def with_database(self, url: str) -> Settings:

@@ -21,6 +21,8 @@ from contextlib import asynccontextmanager
 import anyio
 from anyio.abc import Process, TaskStatus
 
+from claimledger.runtime.metrics import WORKER_METRICS_DIR, worker_metrics_directory
+
 log = logging.getLogger("claimledger.supervisor")
 
 # The server's process id, given to each worker process: when its parent is no longer this
@@ -51,9 +53,21 @@ def worker_command(role: str, database_url: str) -> list[str]:
 async def supervised_processes(
     roles: Iterable[str], database_url: str, env: Mapping[str, str] | None = None
 ) -> AsyncIterator[None]:
-    """A process for each role, kept running until the block ends."""
+    """A process for each role, kept running until the block ends; this process's ``/metrics``
+    shows theirs."""
     environment = dict(os.environ if env is None else env)
     environment[PARENT_PID] = str(os.getpid())
+    roles = sorted(roles)
+    with worker_metrics_directory(roles) as metrics:
+        environment[WORKER_METRICS_DIR] = str(metrics)
+        async with _supervised(roles, database_url, environment):
+            yield
+
+
+@asynccontextmanager
+async def _supervised(
+    roles: Iterable[str], database_url: str, environment: dict[str, str]
+) -> AsyncIterator[None]:
     async with anyio.create_task_group() as group:
         for role in sorted(roles):
             await group.start(_keep_running, role, worker_command(role, database_url), environment)

@@ -10,6 +10,8 @@ import anyio
 import asyncpg
 import msgspec
 
+from claimledger.store.metrics import watch_pool
+
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
@@ -164,7 +166,8 @@ class FairPool(asyncpg.Pool):
                 self._turns.release()
 
 
-async def create_pool(url: str, *, size: int) -> Pool:
+async def create_pool(url: str, *, size: int, name: str = "other") -> Pool:
+    """A fair pool of at most ``size`` connections, reported in ``/metrics`` as ``name``."""
     pool: Pool = await FairPool(
         url,
         min_size=min(2, size),
@@ -180,4 +183,5 @@ async def create_pool(url: str, *, size: int) -> Pool:
         server_settings=SESSION_SETTINGS,
         timeout=CONNECT_TIMEOUT,
     )
+    watch_pool(pool, name)
     return pool

@@ -8,11 +8,13 @@ recorder, a connection pool, and tables made by our migrations, never by the lib
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from psycopg.conninfo import conninfo_to_dict
 
 from claimledger.domain.ledger import Ledger
 from claimledger.store.events import EVENT_SCHEMA
+from claimledger.store.metrics import watch_pool
 
 
 def event_store_env(url: str, *, pool_size: int) -> dict[str, str]:
@@ -41,8 +43,19 @@ def event_store_env(url: str, *, pool_size: int) -> dict[str, str]:
 
 
 def open_ledger(url: str, *, pool_size: int, clock_skew_seconds: float) -> Ledger:
-    """A ledger whose events are kept in the PostgreSQL database at ``url``."""
-    return Ledger(
+    """A ledger whose events are kept in the PostgreSQL database at ``url``; its connection
+    pool is reported in ``/metrics`` as ``events``."""
+    ledger = Ledger(
         event_store_env(url, pool_size=pool_size),
         clock_skew=timedelta(seconds=clock_skew_seconds),
     )
+    factory: Any = ledger.factory  # the PostgreSQL module's, which has a datastore
+    watch_pool(factory.datastore.pool, "events", _psycopg_use)
+    return ledger
+
+
+def _psycopg_use(pool: Any) -> tuple[int, int] | None:
+    if pool.closed:
+        return None
+    stats = pool.get_stats()
+    return stats["pool_size"] - stats["pool_available"], pool.max_size

@@ -6,13 +6,14 @@ from typing import Any
 from uuid import UUID
 
 from claimledger.store.db import Db, Pool
+from claimledger.store.metrics import delivery_attempted
 from claimledger.webhooks.delivery import Attempt, Message
 
 
 async def record(
     db: Db, endpoint_id: UUID, message: Message, attempt: int, result: Attempt
 ) -> None:
-    """Log attempt number ``attempt`` at ``message`` and how it went."""
+    """Log attempt number ``attempt`` at ``message`` and how it went (and count it)."""
     await db.execute(
         "INSERT INTO webhooks.deliveries (endpoint_id, webhook_id, type, position, seq, attempt,"
         " attempted_at, outcome, status_code, latency_ms, error)"
@@ -29,6 +30,7 @@ async def record(
         result.latency_ms,
         result.error,
     )
+    delivery_attempted(result.outcome, result.latency_ms)
 
 
 async def listing(

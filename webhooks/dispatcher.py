@@ -90,7 +90,7 @@ class Dispatcher:
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         client = self._client or new_client(self.options.delivery)
         try:
-            pool = await create_pool(self.url, size=self.options.workers + 1)
+            pool = await create_pool(self.url, size=self.options.workers + 1, name="dispatcher")
         except BaseException:
             if self._client is None:
                 with anyio.CancelScope(shield=True):

@@ -35,6 +35,7 @@ from claimledger.projections.projector import RECONNECT_SECONDS
 from claimledger.projections.schema import LAST_SEQ
 from claimledger.runtime.bootstrap import ReadSource
 from claimledger.store.db import CONNECTION_ERRORS
+from claimledger.store.metrics import STREAMS_OPEN
 
 log = logging.getLogger("claimledger.stream")
 
@@ -85,6 +86,7 @@ class StreamCount:
                 headers={"Retry-After": "5"},
             )
         self.open += 1
+        STREAMS_OPEN.inc()
         given_back = False
 
         def give_back() -> None:
@@ -92,6 +94,7 @@ class StreamCount:
             if not given_back:
                 given_back = True
                 self.open -= 1
+                STREAMS_OPEN.dec()
 
         return give_back
 

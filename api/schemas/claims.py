@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 from claimledger.api.schemas.common import FromRow, LongText, Position, ShortText, Strict
 from claimledger.domain.values import Status, Verdict
 from claimledger.projections.queries.claims import ClaimAt
+
+OpposingIds = Annotated[
+    list[UUID],
+    Meta(
+        description="The counted statements that stand against the deciding ones without "
+        "changing the status (a confirmed claim's denials, a refuted one's assertions); the "
+        "reason names them after 'against it:'."
+    ),
+]
 
 
 class ClaimCreate(Strict):
@@ -28,6 +38,7 @@ class Claim(Struct, kw_only=True):
     status: Status
     reason: str
     deciding_statement_ids: list[UUID]
+    opposing_statement_ids: OpposingIds
     status_since: datetime | None
     verdict: Verdict | None
     verdict_rationale: str | None
@@ -44,6 +55,7 @@ class Claim(Struct, kw_only=True):
                 "status": found.status.status,
                 "reason": found.status.reason,
                 "deciding_statement_ids": found.status.statement_ids,
+                "opposing_statement_ids": found.status.opposing_ids,
                 "status_since": found.status_since,
             },
             cls,
@@ -66,6 +78,7 @@ class HistoryItem(FromRow, kw_only=True):
     statement_id: UUID | None
     reason: str
     deciding_statement_ids: list[UUID]
+    opposing_statement_ids: OpposingIds
 
 
 class HistoryPage(Struct, kw_only=True):

@@ -6,10 +6,28 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
+import msgspec
 from msgspec import Meta, Struct
 
-from claimledger.api.schemas.common import Channel, FromRow, Name, Position, ShortText, Strict, Url
-from claimledger.domain.values import Reliability, SourceKind
+from claimledger.api.schemas.common import (
+    Channel,
+    Name,
+    Position,
+    Row,
+    ShortText,
+    Strict,
+    Url,
+)
+from claimledger.domain.values import RELIABILITY_LABELS, Reliability, SourceKind, reliability_label
+
+ReliabilityLabel = Annotated[
+    str,
+    Meta(
+        description="The Admiralty words of the grade: "
+        + "; ".join(f"{grade.value} {words}" for grade, words in RELIABILITY_LABELS.items()),
+        examples=["cannot be judged"],
+    ),
+]
 
 
 class SourceCreate(Strict):
@@ -22,8 +40,9 @@ class SourceCreate(Strict):
     url: Url | None = None
 
 
-class Source(FromRow, kw_only=True):
-    """A source with its reliability grade (as it was at ``known_at``, if asked)."""
+class Source(Struct, kw_only=True):
+    """A source with its reliability grade (as it was at ``known_at``, if asked) and the
+    grade's words."""
 
     id: UUID
     name: str
@@ -32,8 +51,16 @@ class Source(FromRow, kw_only=True):
     channels: list[str]
     url: str | None
     reliability: Reliability
+    reliability_label: ReliabilityLabel
     recorded_at: datetime
     position: Position
+
+    @classmethod
+    def of(cls, row: Row) -> Source:
+        """A row of the sources' read query, with the words of its grade."""
+        return msgspec.convert(
+            {**row, "reliability_label": reliability_label(row["reliability"])}, cls
+        )
 
 
 class SourcePage(Struct, kw_only=True):

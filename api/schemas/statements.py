@@ -14,18 +14,18 @@ from claimledger.api.schemas.common import (
     NO_NUL,
     Aware,
     Channel,
-    FromRow,
     Latitude,
     Longitude,
     LongText,
     Position,
+    Row,
     ShortText,
     Strict,
     Url,
 )
 from claimledger.domain.receipts import StatementRequest
 from claimledger.domain.statement import StatementDraft
-from claimledger.domain.values import Stance
+from claimledger.domain.values import CREDIBILITY_LABELS, Stance, credibility_label
 from claimledger.projections.outbox import StatementShown
 
 IdempotencyKeyText = Annotated[str, Meta(min_length=1, max_length=255, pattern=NO_NUL)]
@@ -35,7 +35,15 @@ Language = Annotated[
 EvidenceKind = Annotated[
     str, Meta(pattern=r"^[a-z][a-z0-9_]{0,31}$", examples=["video", "geolocation", "photo"])
 ]
-Credibility = Annotated[int, Meta(ge=1, le=6, description="Admiralty credibility, 1 to 6")]
+Credibility = Annotated[
+    int,
+    Meta(
+        ge=1,
+        le=6,
+        description="Admiralty credibility, 1 to 6: "
+        + "; ".join(f"{grade} {words}" for grade, words in CREDIBILITY_LABELS.items()),
+    ),
+]
 Sha256 = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$")]
 
 
@@ -107,10 +115,20 @@ class WithdrawalCreate(Strict):
     reason: ShortText
 
 
-class TimelineItem(StatementShown, FromRow, kw_only=True):
-    """A statement on a timeline: its fields, where it sits, and when the ledger learned it."""
+class TimelineItem(StatementShown, kw_only=True):
+    """A statement on a timeline: its fields, the text of its claim, where it sits, and when the
+    ledger learned it. (A claim's text and a source's name never change once recorded, so an
+    answer as known at a past moment shows them as they were then.)"""
 
+    claim_text: Annotated[str, Meta(description="The text of the claim the statement is on.")]
     position: Position
+
+    @classmethod
+    def of(cls, row: Row) -> TimelineItem:
+        """A row of the timeline query, with the words of its credibility grade."""
+        return msgspec.convert(
+            {**row, "credibility_label": credibility_label(row["credibility"])}, cls
+        )
 
 
 class TimelinePage(Struct, kw_only=True):

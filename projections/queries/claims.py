@@ -18,7 +18,7 @@ from claimledger.store.db import Db, session
 
 _CLAIM = (
     "SELECT c.id, c.incident_id, c.text, c.recorded_at, c.position, c.status, c.reason,"
-    " c.deciding_statement_ids, c.status_since,"
+    " c.deciding_statement_ids, c.opposing_statement_ids, c.status_since,"
     " CASE WHEN $1::timestamptz IS NULL THEN c.verdict ELSE v.verdict END AS verdict,"
     " CASE WHEN $1::timestamptz IS NULL THEN c.verdict_rationale ELSE v.rationale END"
     "   AS verdict_rationale,"
@@ -88,7 +88,10 @@ async def of_incident(db: Db, incident_id: UUID, moment: Moment) -> list[ClaimAt
 def _now(row: dict[str, Any]) -> ClaimAt:
     """The status the projector keeps in the row."""
     status = DerivedStatus(
-        Status(row["status"]), tuple(row["deciding_statement_ids"]), row["reason"]
+        Status(row["status"]),
+        tuple(row["deciding_statement_ids"]),
+        row["reason"],
+        tuple(row["opposing_statement_ids"]),
     )
     return ClaimAt(row=row, status=status, status_since=row["status_since"])
 
@@ -118,7 +121,8 @@ async def history(
     """Status intervals in recorded order; as known at ``known_at``, the last one is open."""
     return list(
         await db.fetch(
-            "SELECT seq, status, reason, deciding_statement_ids, statement_id, recorded_from,"
+            "SELECT seq, status, reason, deciding_statement_ids, opposing_statement_ids,"
+            " statement_id, recorded_from,"
             " CASE WHEN $2::timestamptz IS NOT NULL AND (recorded_to IS NULL OR recorded_to > $2)"
             "   THEN NULL ELSE recorded_to END AS recorded_to"
             " FROM views.claim_history WHERE claim_id = $1"

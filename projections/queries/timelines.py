@@ -1,4 +1,10 @@
-"""Timelines: statements in order of publication, as known at a moment."""
+"""Timelines: statements in order of publication, as known at a moment.
+
+Each statement comes with its source's name and its claim's text, in the same query. Neither
+ever changes once recorded (no event renames a source or rewords a claim), and both were
+recorded before any statement that names them, so an answer as known at a past moment shows
+them as they were known then.
+"""
 
 from __future__ import annotations
 
@@ -63,12 +69,14 @@ async def statements(
         where.append(f"(s.published_at, s.position) > (${len(params) - 1}, ${len(params)})")
     params.append(limit)
     sql = (
-        "SELECT s.id, s.claim_id, s.incident_id, s.source_id, src.name AS source_name, s.stance,"
+        "SELECT s.id, s.claim_id, c.text AS claim_text, s.incident_id, s.source_id,"
+        " src.name AS source_name, s.stance,"
         " s.published_at, s.quote, s.language, s.url, s.channel, s.via_source_id, s.evidence,"
         " s.credibility, s.recorded_at, s.position,"
         " CASE WHEN $1::timestamptz IS NULL OR s.withdrawn_at <= $1 THEN s.withdrawn_at END"
         "   AS withdrawn_at"
         " FROM views.statements s JOIN views.sources src ON src.id = s.source_id"
+        " JOIN views.claims c ON c.id = s.claim_id"
         f" WHERE {' AND '.join(where)} ORDER BY s.published_at, s.position LIMIT ${len(params)}"
     )
     return list(await db.fetch(sql, *params))

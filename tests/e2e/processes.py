@@ -91,6 +91,17 @@ def serving(args: Sequence[str], *, env: dict[str, str], port: int) -> Iterator[
         yield _wait_until_healthy(child.process, port, child.log)
 
 
+def printed(child: Running) -> str:
+    """What a running child has written so far (read without moving the offset it writes at)."""
+    log = child.log.fileno()
+    return os.pread(log, os.fstat(log).st_size, 0).decode()
+
+
+def wait_until_healthy(child: Running, port: int) -> str:
+    """The base URL of a running ``serve`` once it answers ``/health``."""
+    return _wait_until_healthy(child.process, port, child.log)
+
+
 def _wait_until_healthy(process: subprocess.Popen[str], port: int, log: IO[str]) -> str:
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

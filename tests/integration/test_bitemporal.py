@@ -127,7 +127,7 @@ async def test_the_status_known_at_any_moment_is_what_the_rule_derives_again(
             path = f"/v1/claims/{claim_id}"
             known = await get(client, path, last, known_at=moment)
             derived = await get(client, path, last, known_at=moment, **everything_published)
-            fields = ("status", "reason", "deciding_statement_ids")
+            fields = ("status", "reason", "deciding_statement_ids", "opposing_statement_ids")
             assert {f: known[f] for f in fields} == {f: derived[f] for f in fields}, moment
             # The status history, which the incidents list filters on, agrees as well.
             history = await get(client, f"{path}/history", last, known_at=moment)

@@ -122,6 +122,21 @@ async def test_reasons_explain_the_status(client: Client, keys: Keys) -> None:
     confirmation = receipts[11]["id"]
     assert vehicle["deciding_statement_ids"] == [confirmation]
     assert vehicle["reason"] == f"confirmed: geolocation by Radio Svoboda, statement {confirmation}"
+    assert vehicle["opposing_statement_ids"] == []
+    # The raid's entry was confirmed against the denials of the FSB and the Ministry of Defence:
+    # the reason names both sides.
+    entered = await read(client, f"/v1/claims/{claims['entered']}", receipts[-1]["position"])
+    assert entered["status"] == "confirmed"
+    assert entered["deciding_statement_ids"] == [receipts[12]["id"]]
+    assert entered["opposing_statement_ids"] == [receipts[7]["id"], receipts[8]["id"]]
+    assert entered["reason"] == (
+        f"confirmed: geolocation by Radio Svoboda, statement {receipts[12]['id']}; against it:"
+        " denied by Federal Security Service of the Russian Federation (FSB),"
+        " Ministry of Defence of the Russian Federation"
+    )
+    history = await read(client, f"/v1/claims/{claims['entered']}/history", 0)
+    assert history["items"][-1]["reason"] == entered["reason"]
+    assert history["items"][-1]["opposing_statement_ids"] == entered["opposing_statement_ids"]
     control = await read(client, f"/v1/claims/{claims['control']}", receipts[-1]["position"])
     assert control["reason"] == (
         'disputed: asserted by Legion "Freedom of Russia"; '

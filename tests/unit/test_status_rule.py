@@ -137,13 +137,15 @@ def test_rule_6_reasons_name_the_deciding_statements_and_read_as_a_sentence() ->
     claim = said(A, ASSERTS, 1)
     denial = said(B, DENIES, 2)
     geolocation = said(C, CONFIRMS, 3, evidence=("geolocation",))
-    result = derive_status([claim, denial, geolocation])
+    result = derive_status([claim, geolocation])
     assert result.statement_ids == (geolocation.statement_id,)
+    assert result.opposing_ids == ()
     assert result.reason == (
         f"confirmed: geolocation by Newsroom, statement {geolocation.statement_id}"
     )
     disputed = derive_status([claim, denial])
     assert disputed.statement_ids == (claim.statement_id, denial.statement_id)
+    assert disputed.opposing_ids == ()
     assert disputed.reason == "disputed: asserted by Armed group; denied by Ministry"
 
 
@@ -154,6 +156,90 @@ def test_rule_6_a_confirmation_without_evidence_says_how() -> None:
     )
 
 
+def test_rule_6_a_confirmed_claim_names_the_denials_against_it() -> None:
+    claim = said(A, ASSERTS, 1)
+    denial = said(B, DENIES, 2)
+    second_denial = said(D, DENIES, 3)
+    geolocation = said(C, CONFIRMS, 4, evidence=("geolocation",))
+    result = derive_status([geolocation, second_denial, claim, denial])
+    assert result.status is Status.CONFIRMED
+    assert result.statement_ids == (geolocation.statement_id,)
+    assert result.opposing_ids == (denial.statement_id, second_denial.statement_id)
+    assert result.reason == (
+        f"confirmed: geolocation by Newsroom, statement {geolocation.statement_id};"
+        " against it: denied by Ministry, Observers"
+    )
+
+
+def test_rule_6_a_refuted_claim_names_the_assertions_against_it() -> None:
+    claim = said(A, ASSERTS, 1)
+    denial = said(B, DENIES, 2)
+    refutation = said(C, REFUTES, 3, evidence=("satellite",))
+    result = derive_status([claim, denial, refutation])
+    assert result.status is Status.REFUTED
+    assert result.opposing_ids == (claim.statement_id,)
+    assert result.reason == (
+        f"refuted: satellite by Newsroom, statement {refutation.statement_id};"
+        " against it: asserted by Armed group"
+    )
+
+
+def test_rule_6_only_counted_statements_stand_against_the_status() -> None:
+    # A retracted denial and a withdrawn one no longer stand against the confirmation.
+    retracted = said(B, DENIES, 1)
+    retraction = said(B, RETRACTS, 2)
+    withdrawn = said(D, DENIES, 3, withdrawn=True)
+    confirmation = said(C, CONFIRMS, 4)
+    result = derive_status([retracted, retraction, withdrawn, confirmation])
+    assert result.status is Status.CONFIRMED
+    assert result.opposing_ids == ()
+    assert "against it" not in result.reason
+
+
+@pytest.mark.parametrize(
+    ("statements", "reason"),
+    [
+        pytest.param(
+            [(A, ASSERTS), (D, DENIES)],
+            "disputed: asserted by Armed group; denied by Observers",
+            id="disputed names both sides as its deciding statements",
+        ),
+        pytest.param([(A, ASSERTS)], "claimed: asserted by Armed group", id="claimed"),
+        pytest.param([(B, DENIES)], "denied: denied by Ministry", id="denied"),
+        pytest.param(
+            [(A, ASSERTS), (A, RETRACTS)], "retracted: retracted by Armed group", id="retracted"
+        ),
+    ],
+)
+def test_rule_6_statuses_with_no_counted_statement_against_them_name_none(
+    statements: list[tuple[UUID, Stance]], reason: str
+) -> None:
+    records = [said(source, stance, minute) for minute, (source, stance) in enumerate(statements)]
+    result = derive_status(records)
+    assert result.reason == reason
+    assert result.opposing_ids == ()
+
+
+def test_rule_6_contested_names_both_verifications() -> None:
+    confirmation = said(C, CONFIRMS, 1, evidence=("video",))
+    refutation = said(D, REFUTES, 2)
+    result = derive_status([said(B, DENIES, 0), confirmation, refutation])
+    assert result.status is Status.CONTESTED
+    assert result.reason == (
+        f"contested: video by Newsroom, statement {confirmation.statement_id};"
+        f" refuted by Observers, statement {refutation.statement_id}"
+    )
+
+
+def test_rule_6_a_claim_whose_statements_were_all_withdrawn_says_so() -> None:
+    assert derive_status([]).reason == "unverified: no statement on this claim yet"
+    records = [said(A, ASSERTS, 1, withdrawn=True), said(B, DENIES, 2, withdrawn=True)]
+    result = derive_status(records)
+    assert result.status is Status.UNVERIFIED
+    assert result.reason == "unverified: every statement on this claim was withdrawn"
+    assert result.statement_ids == ()
+
+
 def test_the_rule_does_not_depend_on_input_order() -> None:
     records = [said(A, ASSERTS, 1), said(B, DENIES, 2), said(A, RETRACTS, 3), said(D, DENIES, 4)]
     forward = derive_status(records)
@@ -162,8 +248,9 @@ def test_the_rule_does_not_depend_on_input_order() -> None:
     assert forward.status is Status.DENIED
 
 
-def reference(records: list[StanceRecord]) -> tuple[Status, list[UUID]]:
-    """The rule read literally, statement by statement in order of publication."""
+def reference(records: list[StanceRecord]) -> tuple[Status, list[UUID], list[UUID]]:
+    """The rule read literally, statement by statement in order of publication: the status, the
+    statements that decided it and the counted ones against them."""
     in_view = sorted(
         (r for r in records if not r.withdrawn), key=lambda r: (r.published_at, r.position)
     )
@@ -184,19 +271,20 @@ def reference(records: list[StanceRecord]) -> tuple[Status, list[UUID]]:
         key=lambda r: (r.published_at, r.position),
     )
     sets = {stance: [r.statement_id for r in counted if r.stance is stance] for stance in Stance}
-    for status, stances in (
-        (Status.CONTESTED, (CONFIRMS, REFUTES)),
-        (Status.CONFIRMED, (CONFIRMS,)),
-        (Status.REFUTED, (REFUTES,)),
-        (Status.DISPUTED, (ASSERTS, DENIES)),
-        (Status.CLAIMED, (ASSERTS,)),
-        (Status.DENIED, (DENIES,)),
+    for status, stances, against in (
+        (Status.CONTESTED, (CONFIRMS, REFUTES), ()),
+        (Status.CONFIRMED, (CONFIRMS,), (DENIES,)),
+        (Status.REFUTED, (REFUTES,), (ASSERTS,)),
+        (Status.DISPUTED, (ASSERTS, DENIES), ()),
+        (Status.CLAIMED, (ASSERTS,), ()),
+        (Status.DENIED, (DENIES,), ()),
     ):
         if all(sets[stance] for stance in stances):
-            return status, [i for stance in stances for i in sets[stance]]
+            deciding = [i for stance in stances for i in sets[stance]]
+            return status, deciding, [i for stance in against for i in sets[stance]]
     if retractions:
-        return Status.RETRACTED, [r.statement_id for r in retractions]
-    return Status.UNVERIFIED, []
+        return Status.RETRACTED, [r.statement_id for r in retractions], []
+    return Status.UNVERIFIED, [], []
 
 
 # A step: a new statement (its source, stance and minute of publication), or the withdrawal of
@@ -229,7 +317,14 @@ def test_the_tally_agrees_with_the_rule_after_every_statement_and_withdrawal(
             index = in_view[-1 - step % len(in_view)]
             tally.remove(records[index])
             records[index] = records[index]._replace(withdrawn=True)
-        status, deciding = reference(records)
+        status, deciding, opposing = reference(records)
         assert tally.status is status
         assert [r.statement_id for r in tally.deciding()] == deciding
+        assert [r.statement_id for r in tally.opposing()] == opposing
         assert decide(records)[0] is status
+        derived = derive_status(records)
+        assert derived.opposing_ids == tuple(opposing)
+        assert ("; against it: " in derived.reason) == bool(opposing)
+        if status is Status.UNVERIFIED:
+            withdrawn = any(r.withdrawn for r in records)
+            assert ("withdrawn" in derived.reason) == withdrawn
