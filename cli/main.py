@@ -34,7 +34,7 @@ from claimledger.cli.ledger import (
     migrate_command,
     rebuild_command,
 )
-from claimledger.cli.serve import serve_command
+from claimledger.cli.serve import claim_port, serve_command
 from claimledger.runtime.embedded import embedded_postgres
 from claimledger.runtime.keys import Role
 from claimledger.runtime.settings import Settings
@@ -215,6 +215,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             readable_file(args.file)
         elif args.command == "export":
             writable_file(args.file)
+        elif args.command == "serve" and (unbound := claim_port(args)) is not None:
+            # Before the embedded server starts: a start that cannot listen touches nothing.
+            return unbound
         configured = resolve_settings(args)
         if configured.database_url is not None:
             failed.database = check_database_url(configured.database_url, name="")

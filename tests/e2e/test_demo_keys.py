@@ -15,7 +15,6 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-import pytest
 
 from tests.e2e.processes import (
     ROOT,
@@ -199,9 +198,6 @@ def test_a_busy_port_fails_before_the_database_is_asked(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("demo-keys*"))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the command line starts the embedded server before serve binds its port"
-)
 def test_a_busy_port_leaves_a_new_embedded_data_directory_untouched(tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
