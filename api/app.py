@@ -14,6 +14,7 @@ from claimledger.api.auth import authorize
 from claimledger.api.bodies import StrictRequest
 from claimledger.api.contract import StructContract, without_null_parameters
 from claimledger.api.deps import DEPENDENCIES
+from claimledger.api.documentation import document_operations
 from claimledger.api.options import EveryMethodAllowed
 from claimledger.api.parameters import DeclaredParametersOnly
 from claimledger.api.problems import EXCEPTION_HANDLERS
@@ -86,6 +87,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
     # Built now, before anything serves it, so that both the served and the committed
     # documents are the tidied one.
     without_null_parameters(app.openapi_schema)
+    document_operations(app.openapi_schema, app)
     return app
 
 
@@ -105,6 +107,7 @@ def openapi_config() -> OpenAPIConfig:
             "past moment."
         ),
         path="/schema",
+        use_handler_docstrings=True,
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer", description="API key")
