@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import anyio
 from litestar import Response, get
 from litestar.exceptions import NotFoundException
@@ -109,6 +107,15 @@ async def ready(services: ServicesDep) -> Response[Readiness]:
     return Response(body, status_code=200 if status == "ready" else 503)
 
 
+class ProblemDescription(Struct, kw_only=True):
+    """What a problem ``type`` means: the status it comes with, its title, and when it happens."""
+
+    type: str
+    status: int
+    title: str
+    description: str
+
+
 @get(
     "/problems/{slug:str}",
     operation_id="describeProblem",
@@ -116,14 +123,14 @@ async def ready(services: ServicesDep) -> Response[Readiness]:
     tags=["operations"],
     responses=problem_responses(400, 404),
 )
-async def describe_problem(slug: FromPath[str]) -> dict[str, Any]:
+async def describe_problem(slug: FromPath[str]) -> ProblemDescription:
     """What a problem `type` URI means: its status, title and when it happens."""
     kind = PROBLEM_TYPES.get(slug)
     if kind is None:
         raise NotFoundException(f"no problem type {slug!r}")
-    return {
-        "type": f"/problems/{kind.slug}",
-        "status": kind.status,
-        "title": kind.title,
-        "description": kind.description,
-    }
+    return ProblemDescription(
+        type=f"/problems/{kind.slug}",
+        status=kind.status,
+        title=kind.title,
+        description=kind.description,
+    )
