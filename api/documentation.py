@@ -60,7 +60,7 @@ _IF_NONE_MATCH = Parameter(
     name="If-None-Match",
     param_in="header",
     required=False,
-    schema=Schema(type=OpenAPIType.STRING, max_length=1024),
+    schema=Schema(type=OpenAPIType.STRING),
     description="The `ETag` of an earlier answer: if the answer is still the same, it is a 304 "
     "with no body.",
 )
@@ -124,6 +124,19 @@ def _example(media: OpenAPIMediaType | None, value: Any) -> None:
         media.examples = {"example": Example(value=value)}
 
 
+def _document_errors(operation: Operation) -> None:
+    """Examples of the problems an operation answers, and their headers."""
+    for error, response in (operation.responses or {}).items():
+        if not isinstance(response, OpenAPIResponse) or not response.content:
+            continue
+        if PROBLEM_JSON in response.content:
+            response.content[PROBLEM_JSON].examples = _problem_examples(error)
+        if error == "503":
+            _add_headers(response, "Retry-After")
+        if error == "401":
+            _add_headers(response, "WWW-Authenticate")
+
+
 def _document(operation: Operation, role: Role | None) -> None:
     """One operation: headers, the 304, examples, and a description that says it all."""
     names = {getattr(p, "name", None) for p in operation.parameters or []}
@@ -139,20 +152,17 @@ def _document(operation: Operation, role: Role | None) -> None:
         _add_headers(unchanged, *_READ_HEADERS)
         responses["304"] = unchanged
         headers += _READ_HEADERS
-    if code == "201":
+    # A batch creates many statements: it has no one URL to give.
+    if code == "201" and operation.operation_id != "recordStatementBatch":
         success.description = "Created; `Location` is its URL (see the description)."
         made = ["Location", *(["Idempotent-Replayed"] if "Idempotency-Key" in names else [])]
         _add_headers(success, *made)
         headers += made
-    for error, response in responses.items():
-        if not isinstance(response, OpenAPIResponse) or not response.content:
-            continue
-        if PROBLEM_JSON in response.content:
-            response.content[PROBLEM_JSON].examples = _problem_examples(error)
-        if error == "503":
-            _add_headers(response, "Retry-After")
-        if error == "401":
-            _add_headers(response, "WWW-Authenticate")
+    _document_errors(operation)
+    if operation.operation_id == "stream":
+        headers.append("Cache-Control")
+    if "503" in responses:
+        headers.append("Retry-After")
     example = EXAMPLES[str(operation.operation_id)]
     if isinstance(operation.request_body, RequestBody):
         _example(operation.request_body.content.get("application/json"), example.request)
@@ -162,7 +172,8 @@ def _document(operation: Operation, role: Role | None) -> None:
         f"**Role:** {_ROLES[role]}",
     ]
     if headers:
-        lines.append("**Headers:** " + ", ".join(f"`{h}`" for h in headers) + ".")
+        shown = [f"`{h}`" + (" (with a 503)" if h == "Retry-After" else "") for h in headers]
+        lines.append("**Headers:** " + ", ".join(shown) + ".")
     if errors := _errors(operation):
         lines.append(f"**Errors** (RFC 9457 problems, see `/problems/{{slug}}`): {errors}.")
     operation.description = "\n\n".join(lines).strip()

@@ -71,7 +71,9 @@ async def record_statement_batch(
     """Record statements on any claims in one transaction: all of them or none.
 
     Each may carry its own `idempotency_key`; a statement whose key was recorded before answers
-    its first receipt and is not written again. The body may be up to 16 MiB.
+    its first receipt and is not written again. The body may be up to 16 MiB. Answers 201 with
+    one receipt per statement, in the order they were sent (and no `Location`: there is no one
+    resource to name).
     """
     receipts = await writer.record_statements(
         [item.request() for item in data.statements], recorded_by=principal.key_id

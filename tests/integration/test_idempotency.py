@@ -128,8 +128,18 @@ CREATING: dict[str, tuple[Setup, dict[str, Any], dict[str, Any], str]] = {
     "rating": (_ratings, {"reliability": "B"}, {"reliability": "C"}, "admin"),
     "incident": (
         _incidents,
-        {"title": "Raid", "tags": ["drone"], "occurred_from": "2024-03-12T08:10:00+02:00"},
-        {"title": "Raid", "tags": ["drone"], "occurred_from": "2024-03-12T08:11:00+02:00"},
+        {
+            "title": "Raid",
+            "tags": ["drone"],
+            "place": {"name": "Tyotkino", "country": "RU", "lat": 51.27, "precision": "settlement"},
+            "occurred_from": "2024-03-12T08:10:00+02:00",
+        },
+        {
+            "title": "Raid",
+            "tags": ["drone"],
+            "place": {"name": "Tyotkino", "country": "RU", "lat": 51.27, "precision": "settlement"},
+            "occurred_from": "2024-03-12T08:11:00+02:00",
+        },
         "editor",
     ),
     "claim": (_claims, {"text": "A refinery burns"}, {"text": "A depot burns"}, "editor"),
