@@ -104,7 +104,9 @@ async def ready(services: ServicesDep) -> Response[Readiness]:
         skipped_events=int(row["skipped"]),
         dispatcher_error=dispatcher_error,
     )
-    return Response(body, status_code=200 if status == "ready" else 503)
+    if status == "ready":
+        return Response(body)
+    return Response(body, status_code=503, headers={"Retry-After": "5"})
 
 
 class ProblemDescription(Struct, kw_only=True):
