@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from dataclasses import fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 from uuid import UUID, uuid5
@@ -130,16 +130,27 @@ def create_once(
     return Receipt(id=existing.id, recorded_at=existing.created_on, position=None, replayed=True)
 
 
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """A request that adds an event: its operation, the id in its path, its body and its key."""
+
+    operation: str
+    target: UUID
+    body: msgspec.Struct
+    key: str | None
+
+
 async def append_once(
-    db: Pool,
-    key: str | None,
-    request_digest: str,
-    write: Callable[[], Awaitable[tuple[Receipt, str]]],
+    db: Pool, asked: Asked, write: Callable[[], Awaitable[tuple[Receipt, str]]]
 ) -> tuple[Receipt, str]:
-    """Add an event (``write`` answers its receipt and the URL to show) once for ``key``."""
-    if key is None:
+    """Add an event (``write`` answers its receipt and the URL to show) once for a key.
+
+    A key is one operation's: the same key on another operation is another request.
+    """
+    if asked.key is None:
         return await write()
-    async with idempotency.turn(db, key) as turn:
+    request_digest = digest(asked.operation, asked.target, asked.body)
+    async with idempotency.turn(db, f"{asked.operation}:{asked.key}") as turn:
         if turn.found is not None:
             if turn.found.digest != request_digest:
                 raise reused()

@@ -9,7 +9,7 @@ from litestar.params import FromPath, JSONBody
 
 from claimledger.api.auth import KEY_OPTIONAL, Role
 from claimledger.api.deps import DbDep, PrincipalDep, ReadDep, WriterDep
-from claimledger.api.idempotency import IdempotencyKey, append_once, digest, written
+from claimledger.api.idempotency import Asked, IdempotencyKey, append_once, written
 from claimledger.api.paging import Cursor, Limit, decode_cursor, page_of
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from claimledger.api.schemas.claims import Claim, HistoryItem, HistoryPage, VerdictCreate
@@ -112,8 +112,8 @@ async def withdraw_statement(
         statement = await writer.run(writer.ledger.repository.get, statement_id)
         return await writer.positioned(receipt), f"/v1/claims/{statement.claim_id}"
 
-    asked = digest("withdrawStatement", statement_id, data)
-    receipt, location = await append_once(db, idempotency_key, asked, withdraw)
+    asked = Asked("withdrawStatement", statement_id, data, idempotency_key)
+    receipt, location = await append_once(db, asked, withdraw)
     return await written(writer, receipt, location)
 
 
@@ -147,8 +147,8 @@ async def give_verdict(
         )
         return await writer.positioned(receipt), f"/v1/claims/{claim_id}"
 
-    asked = digest("giveVerdict", claim_id, data)
-    receipt, location = await append_once(db, idempotency_key, asked, give)
+    asked = Asked("giveVerdict", claim_id, data, idempotency_key)
+    receipt, location = await append_once(db, asked, give)
     return await written(writer, receipt, location)
 
 

@@ -11,10 +11,10 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from claimledger.api.auth import KEY_OPTIONAL, Role
 from claimledger.api.deps import DbDep, PrincipalDep, ReadDep, WriterDep
 from claimledger.api.idempotency import (
+    Asked,
     IdempotencyKey,
     append_once,
     create_once,
-    digest,
     id_for,
     same,
     written,
@@ -105,8 +105,8 @@ async def rate_source(
         )
         return await writer.positioned(receipt), f"/v1/sources/{source_id}"
 
-    asked = digest("rateSource", source_id, data)
-    receipt, location = await append_once(db, idempotency_key, asked, rate)
+    asked = Asked("rateSource", source_id, data, idempotency_key)
+    receipt, location = await append_once(db, asked, rate)
     return await written(writer, receipt, location)
 
 

@@ -234,3 +234,27 @@ async def test_a_retried_incident_is_one_incident(client: Client, keys: Keys) ->
         assert answer.status_code == 201
     listed = await client.get("/v1/incidents", params={"min_position": answer.json()["position"]})
     assert [item["title"] for item in listed.json()["items"]] == ["Fire"]
+
+
+async def test_a_key_is_one_kind_of_requests(client: Client, keys: Keys) -> None:
+    """The same key on other operations names other requests: each is written, none replayed."""
+    claim_id = await claim(client, keys.editor, await incident(client, keys.editor))
+    headers = {**keys.header("admin"), "Idempotency-Key": "shared-key"}
+    speaker = await client.post(
+        "/v1/sources", json={"name": "Astra", "kind": "media"}, headers=headers
+    )
+    writes = [
+        speaker,
+        await client.post("/v1/incidents", json={"title": "Fire"}, headers=headers),
+        await client.post(
+            f"/v1/sources/{speaker.json()['id']}/ratings",
+            json={"reliability": "B"},
+            headers=headers,
+        ),
+        await client.post(
+            f"/v1/claims/{claim_id}/verdicts", json={"verdict": "true"}, headers=headers
+        ),
+    ]
+    assert [w.status_code for w in writes] == [201] * 4, [w.text for w in writes]
+    assert all("idempotent-replayed" not in w.headers for w in writes)
+    assert len({w.json()["position"] for w in writes}) == 4
