@@ -37,6 +37,7 @@ from claimledger.store import idempotency
 from claimledger.store.db import Pool
 
 A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 IdempotencyKey = Annotated[
@@ -73,6 +74,7 @@ def digest(operation: str, target: UUID | None, body: msgspec.Struct) -> str:
 
 
 def reused() -> IdempotencyConflict:
+    """The 422 problem of a key used before for another request."""
     return IdempotencyConflict(
         "this Idempotency-Key was used before for a different request", field="Idempotency-Key"
     )
@@ -170,9 +172,6 @@ async def written(writer: Writer, receipt: Receipt, location: str) -> Response[W
     """A 201 with the receipt (and its position), ``Location``, and whether it was replayed."""
     positioned = await writer.positioned(receipt)
     return created(Written.of(positioned), location, replayed=receipt.replayed)
-
-
-T = TypeVar("T")
 
 
 def created(body: T, location: str, *, replayed: bool = False) -> Response[T]:
