@@ -119,9 +119,17 @@ def _success(operation: Operation) -> tuple[str, OpenAPIResponse]:
     return code, response
 
 
+class _Example(Example):
+    """An example written out as it is: Litestar's own leaves out every ``null``, which would
+    make an example of a body with a null field an example of no valid body."""
+
+    def to_schema(self) -> dict[str, Any]:
+        return {"value": self.value}
+
+
 def _example(media: OpenAPIMediaType | None, value: Any) -> None:
     if media is not None and value is not None:
-        media.examples = {"example": Example(value=value)}
+        media.examples = {"example": _Example(value=value)}
 
 
 def _document_errors(operation: Operation) -> None:
@@ -186,7 +194,7 @@ def _stream(operation: Operation) -> None:
     success.content = {
         "text/event-stream": OpenAPIMediaType(
             schema=Schema(type=OpenAPIType.STRING, description="A text/event-stream."),
-            examples={"example": Example(value=EXAMPLES["stream"].response)},
+            examples={"example": _Example(value=EXAMPLES["stream"].response)},
         )
     }
     _add_headers(success, "Cache-Control")

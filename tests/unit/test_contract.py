@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import jsonschema_rs
 import pytest
 
 from claimledger.api.app import openapi_document
@@ -241,3 +242,32 @@ def test_precisions_are_the_same_enum_on_reads_as_on_writes() -> None:
     assert reference(SCHEMAS["Incident"], "occurred_precision") == {
         "#/components/schemas/TimePrecision"
     }
+
+
+def examples() -> list[tuple[str, dict[str, Any], Any]]:
+    """Every JSON example in the document, with the schema it is an example of."""
+    found = []
+    for name, operation in OPERATIONS:
+        bodies = [("request", operation.get("requestBody", {}).get("content", {}))]
+        bodies += [(code, r.get("content", {})) for code, r in operation["responses"].items()]
+        for where, content in bodies:
+            for media, body in content.items():
+                if media == "text/event-stream":
+                    continue
+                found.extend(
+                    (f"{name} {where}", body["schema"], example["value"])
+                    for example in body.get("examples", {}).values()
+                )
+    return found
+
+
+@pytest.mark.parametrize(
+    ("where", "schema", "value"), examples(), ids=[w for w, _, _ in examples()]
+)
+def test_every_example_is_valid_by_its_schema(
+    where: str, schema: dict[str, Any], value: Any
+) -> None:
+    document = {"components": DOCUMENT["components"], **schema}
+    validator = jsonschema_rs.Draft202012Validator(document)
+    errors = [error.message for error in validator.iter_errors(value)]
+    assert not errors, f"{where}: {errors}"
