@@ -246,7 +246,7 @@ def test_precisions_are_the_same_enum_on_reads_as_on_writes() -> None:
 
 def examples() -> list[tuple[str, dict[str, Any], Any]]:
     """Every JSON example in the document, with the schema it is an example of."""
-    found = []
+    found: list[tuple[str, dict[str, Any], Any]] = []
     for name, operation in OPERATIONS:
         bodies = [("request", operation.get("requestBody", {}).get("content", {}))]
         bodies += [(code, r.get("content", {})) for code, r in operation["responses"].items()]
