@@ -15,6 +15,7 @@ from claimledger.api.bodies import StrictRequest
 from claimledger.api.contract import StructContract, without_null_parameters
 from claimledger.api.deps import DEPENDENCIES
 from claimledger.api.docs import DOCS_PATH, DocsRoutes, render_plugins
+from claimledger.api.documentation import document_operations
 from claimledger.api.metrics import RequestMetrics, metrics
 from claimledger.api.options import EveryMethodAllowed
 from claimledger.api.parameters import DeclaredParametersOnly
@@ -88,6 +89,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
     # Built now, before anything serves it, so that both the served and the committed
     # documents are the tidied one.
     without_null_parameters(app.openapi_schema)
+    document_operations(app.openapi_schema, app)
     # Around routing and error handling, so that 404s and errors are counted too.
     app.asgi_handler = RequestMetrics(app.asgi_handler)
     return app
@@ -110,6 +112,7 @@ def openapi_config() -> OpenAPIConfig:
         ),
         path=DOCS_PATH,
         render_plugins=render_plugins(),
+        use_handler_docstrings=True,
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer", description="API key")

@@ -147,8 +147,9 @@ def problem_responses(*codes: int) -> dict[int, ResponseSpec]:
     }
 
 
-# What any write may answer besides success; routes add 404 and 409 where they apply.
-WRITE_PROBLEMS = (400, 401, 403, 413, 422)
+# What any write may answer besides success (503: the database is out of reach); routes add 404
+# and 409 where they apply.
+WRITE_PROBLEMS = (400, 401, 403, 413, 422, 503)
 # What any read may answer: bad parameters, keys (when reads are not public), a min_position
 # the read model has not reached in time.
 READ_PROBLEMS = (400, 401, 403, 503)

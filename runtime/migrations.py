@@ -12,11 +12,13 @@ from claimledger.projections.schema import MIGRATIONS as VIEW_MIGRATIONS
 from claimledger.runtime.keys import MIGRATIONS as KEY_MIGRATIONS
 from claimledger.store.db import connect
 from claimledger.store.events import MIGRATIONS as EVENT_STORE_MIGRATIONS
+from claimledger.store.idempotency import MIGRATIONS as IDEMPOTENCY_MIGRATIONS
 from claimledger.webhooks.schema import MIGRATIONS as WEBHOOK_MIGRATIONS
 
 MIGRATIONS: Sequence[tuple[str, str]] = (
     *EVENT_STORE_MIGRATIONS,
     *KEY_MIGRATIONS,
+    *IDEMPOTENCY_MIGRATIONS,
     *VIEW_MIGRATIONS,
     *WEBHOOK_MIGRATIONS,
 )

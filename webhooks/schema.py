@@ -73,8 +73,18 @@ CREATE TABLE IF NOT EXISTS webhooks.dispatcher_failures (
 );
 """
 
+# A subscription made with an Idempotency-Key keeps it, and a digest of its request: a retry
+# finds the subscription, a key used again for another request is told apart.
+IDEMPOTENCY = """
+ALTER TABLE webhooks.endpoints ADD COLUMN IF NOT EXISTS idempotency_key text;
+ALTER TABLE webhooks.endpoints ADD COLUMN IF NOT EXISTS request_digest text;
+CREATE UNIQUE INDEX IF NOT EXISTS endpoints_idempotency_key
+    ON webhooks.endpoints (idempotency_key);
+"""
+
 MIGRATIONS: Sequence[tuple[str, str]] = (
     ("0201_webhooks", WEBHOOK_TABLES),
     ("0202_lease_tokens", LEASE_TOKENS),
     ("0203_dispatcher_failures", DISPATCHER_FAILURES),
+    ("0204_idempotency", IDEMPOTENCY),
 )

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+from claimledger.domain.errors import IdempotencyConflict
 from claimledger.projections.schema import LAST_SEQ
 from claimledger.store.db import Pool
 from claimledger.webhooks.signing import new_secret
@@ -45,13 +46,23 @@ async def outbox_head(db: Pool) -> tuple[int, int]:
     return (row["position"], row["seq"])
 
 
-async def create(db: Pool, subscription: Subscription) -> tuple[dict[str, Any], str]:
-    """A new endpoint that receives what happens from now on; its row and its secret."""
+async def create(
+    db: Pool,
+    subscription: Subscription,
+    *,
+    idempotency_key: str | None = None,
+    digest: str | None = None,
+) -> tuple[dict[str, Any], str, bool]:
+    """A new endpoint that receives what happens from now on: its row, its secret, and whether
+    it was made before by a request with the same ``idempotency_key`` (then nothing is made, and
+    ``IdempotencyConflict`` if that request's ``digest`` was another)."""
     secret = new_secret()
     position, seq = await outbox_head(db)
     row = await db.fetchrow(
         "INSERT INTO webhooks.endpoints (id, url, description, event_types, incident_ids,"  # noqa: S608
-        " secret, cursor_position, cursor_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        " secret, cursor_position, cursor_seq, idempotency_key, request_digest)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        " ON CONFLICT (idempotency_key) DO NOTHING"
         f" RETURNING {_COLUMNS_SHOWN}",
         uuid4(),
         subscription.url,
@@ -61,9 +72,26 @@ async def create(db: Pool, subscription: Subscription) -> tuple[dict[str, Any], 
         secret,
         position,
         seq,
+        idempotency_key,
+        digest,
     )
-    assert row is not None
-    return dict(row), secret
+    if row is not None:
+        return dict(row), secret, False
+    first = await db.fetchrow(
+        f"SELECT {_COLUMNS_SHOWN}, secret, request_digest FROM webhooks.endpoints"  # noqa: S608
+        " WHERE idempotency_key = $1",
+        idempotency_key,
+    )
+    if first is None:  # deleted in the meantime: this request makes it anew
+        return await create(db, subscription, idempotency_key=idempotency_key, digest=digest)
+    if first["request_digest"] != digest:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was used before for a different request",
+            field="Idempotency-Key",
+        )
+    shown = dict(first)
+    del shown["request_digest"]
+    return shown, shown.pop("secret"), True
 
 
 async def get(db: Pool, endpoint_id: UUID) -> dict[str, Any] | None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 from litestar import Response, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, JSONBody
 
 from claimledger.api.auth import KEY_OPTIONAL, Role
-from claimledger.api.deps import PrincipalDep, ReadDep, WriterDep
+from claimledger.api.deps import DbDep, PrincipalDep, ReadDep, WriterDep
+from claimledger.api.idempotency import Asked, IdempotencyKey, append_once, written
 from claimledger.api.paging import Cursor, Limit, decode_cursor, page_of
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from claimledger.api.schemas.claims import Claim, HistoryItem, HistoryPage, VerdictCreate
@@ -20,22 +20,11 @@ from claimledger.api.schemas.statements import (
     WithdrawalCreate,
 )
 from claimledger.domain.errors import NotFound
-from claimledger.domain.receipts import StatementRequest
+from claimledger.domain.receipts import Receipt, StatementRequest
 from claimledger.projections.queries import claims as claim_queries
 from claimledger.store.db import session
 
 BATCH_MAX_BODY = 16 * 1024 * 1024
-
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        description="Retrying with the same key and body answers the first result; "
-        "the same key with another body is refused with 422.",
-    ),
-]
 
 
 @post(
@@ -53,7 +42,10 @@ async def record_statement(
     principal: PrincipalDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Written]:
-    """Record a source's stance on the claim. Honours `Idempotency-Key`."""
+    """Record a source's stance on the claim, as published at `published_at`; the claim's status
+    is derived again. Answers 201 with the statement's `id` and `position` (pass it as
+    `min_position` to read your own write); `Location` is the claim's URL (`/v1/claims/{id}`),
+    where its status and reasons are read (statements are read on the timelines)."""
     request = StatementRequest(
         claim_id=claim_id,
         draft=data.draft(),
@@ -61,8 +53,7 @@ async def record_statement(
         fingerprint=None if idempotency_key is None else data.fingerprint(claim_id),
     )
     receipt = await writer.record_statement(request, recorded_by=principal.key_id)
-    headers = {"Idempotent-Replayed": "true"} if receipt.replayed else {}
-    return Response(Written.of(receipt), status_code=201, headers=headers)
+    return await written(writer, receipt, f"/v1/claims/{claim_id}")
 
 
 @post(
@@ -80,7 +71,9 @@ async def record_statement_batch(
     """Record statements on any claims in one transaction: all of them or none.
 
     Each may carry its own `idempotency_key`; a statement whose key was recorded before answers
-    its first receipt and is not written again. The body may be up to 16 MiB.
+    its first receipt and is not written again. The body may be up to 16 MiB. Answers 201 with
+    one receipt per statement, in the order they were sent (and no `Location`: there is no one
+    resource to name).
     """
     receipts = await writer.record_statements(
         [item.request() for item in data.statements], recorded_by=principal.key_id
@@ -101,15 +94,27 @@ async def withdraw_statement(
     data: JSONBody[WithdrawalCreate],
     writer: WriterDep,
     principal: PrincipalDep,
-) -> Written:
-    """Withdraw a statement the ledger should not have recorded. A withdrawal happens once."""
-    receipt = await writer.run(
-        writer.ledger.withdraw_statement,
-        statement_id,
-        reason=data.reason,
-        recorded_by=principal.key_id,
-    )
-    return Written.of(await writer.positioned(receipt))
+    db: DbDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[Written]:
+    """Withdraw a statement the ledger should not have recorded; the claim's status is derived
+    again without it, and reads as known at an earlier moment still show it. A withdrawal happens
+    once (a second is a 409 problem `already-withdrawn`). Answers 201 with the statement's `id`
+    and the withdrawal's `position`; `Location` is the URL of the statement's claim."""
+
+    async def withdraw() -> tuple[Receipt, str]:
+        receipt = await writer.run(
+            writer.ledger.withdraw_statement,
+            statement_id,
+            reason=data.reason,
+            recorded_by=principal.key_id,
+        )
+        statement = await writer.run(writer.ledger.repository.get, statement_id)
+        return await writer.positioned(receipt), f"/v1/claims/{statement.claim_id}"
+
+    asked = Asked("withdrawStatement", statement_id, data, idempotency_key)
+    receipt, location = await append_once(db, asked, withdraw)
+    return await written(writer, receipt, location)
 
 
 @post(
@@ -125,16 +130,26 @@ async def give_verdict(
     data: JSONBody[VerdictCreate],
     writer: WriterDep,
     principal: PrincipalDep,
-) -> Written:
-    """Rate the claim (true … false, unproven); kept apart from the derived status."""
-    receipt = await writer.run(
-        writer.ledger.give_verdict,
-        claim_id,
-        verdict=data.verdict,
-        rationale=data.rationale,
-        recorded_by=principal.key_id,
-    )
-    return Written.of(await writer.positioned(receipt))
+    db: DbDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[Written]:
+    """Rate the claim (true … false, unproven) with a rationale; kept apart from the status the
+    statements derive. A later verdict replaces it. Answers 201 with the claim's `id` and the
+    verdict's `position`; `Location` is the claim's URL (`/v1/claims/{id}`)."""
+
+    async def give() -> tuple[Receipt, str]:
+        receipt = await writer.run(
+            writer.ledger.give_verdict,
+            claim_id,
+            verdict=data.verdict,
+            rationale=data.rationale,
+            recorded_by=principal.key_id,
+        )
+        return await writer.positioned(receipt), f"/v1/claims/{claim_id}"
+
+    asked = Asked("giveVerdict", claim_id, data, idempotency_key)
+    receipt, location = await append_once(db, asked, give)
+    return await written(writer, receipt, location)
 
 
 @get(

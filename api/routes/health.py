@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import anyio
 from litestar import Response, get
 from litestar.exceptions import NotFoundException
@@ -106,7 +104,18 @@ async def ready(services: ServicesDep) -> Response[Readiness]:
         skipped_events=int(row["skipped"]),
         dispatcher_error=dispatcher_error,
     )
-    return Response(body, status_code=200 if status == "ready" else 503)
+    if status == "ready":
+        return Response(body)
+    return Response(body, status_code=503, headers={"Retry-After": "5"})
+
+
+class ProblemDescription(Struct, kw_only=True):
+    """What a problem ``type`` means: the status it comes with, its title, and when it happens."""
+
+    type: str
+    status: int
+    title: str
+    description: str
 
 
 @get(
@@ -116,14 +125,14 @@ async def ready(services: ServicesDep) -> Response[Readiness]:
     tags=["operations"],
     responses=problem_responses(400, 404),
 )
-async def describe_problem(slug: FromPath[str]) -> dict[str, Any]:
+async def describe_problem(slug: FromPath[str]) -> ProblemDescription:
     """What a problem `type` URI means: its status, title and when it happens."""
     kind = PROBLEM_TYPES.get(slug)
     if kind is None:
         raise NotFoundException(f"no problem type {slug!r}")
-    return {
-        "type": f"/problems/{kind.slug}",
-        "status": kind.status,
-        "title": kind.title,
-        "description": kind.description,
-    }
+    return ProblemDescription(
+        type=f"/problems/{kind.slug}",
+        status=kind.status,
+        title=kind.title,
+        description=kind.description,
+    )

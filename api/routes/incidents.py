@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import Annotated
 from uuid import UUID
 
@@ -11,6 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from claimledger.api.auth import KEY_OPTIONAL, Role
 from claimledger.api.deps import PrincipalDep, ReadDep, WriterDep
+from claimledger.api.idempotency import IdempotencyKey, create_once, id_for, same, written
 from claimledger.api.paging import Cursor, Limit, decode_cursor, page_of
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from claimledger.api.reads import BadParameter
@@ -24,7 +26,9 @@ from claimledger.api.schemas.incidents import (
     IncidentRevision,
 )
 from claimledger.api.schemas.statements import TimelinePage
+from claimledger.domain.claim import Claim as ClaimAggregate
 from claimledger.domain.errors import NotFound
+from claimledger.domain.incident import Incident as IncidentAggregate
 from claimledger.domain.values import Status
 from claimledger.projections.queries import claims as claim_queries
 from claimledger.projections.queries import incidents as incident_queries
@@ -40,13 +44,32 @@ from claimledger.store.db import session
     opt={"role": Role.EDITOR},
 )
 async def open_incident(
-    data: JSONBody[IncidentCreate], writer: WriterDep, principal: PrincipalDep
-) -> Written:
-    """Open an incident: what happened, where and when, as far as it is known."""
-    receipt = await writer.run(
-        writer.ledger.open_incident, data.draft(), recorded_by=principal.key_id
-    )
-    return Written.of(await writer.positioned(receipt))
+    data: JSONBody[IncidentCreate],
+    writer: WriterDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[Written]:
+    """Open an incident: what happened, where and when, as far as it is known. Answers 201 with
+    the new incident's `id`; `Location` is its URL (`/v1/incidents/{id}`)."""
+    draft = data.draft()
+    if idempotency_key is None:
+        receipt = await writer.run(writer.ledger.open_incident, draft, recorded_by=principal.key_id)
+    else:
+        incident_id = id_for("incident", idempotency_key)
+        receipt = await writer.run(
+            create_once,
+            writer.ledger,
+            IncidentAggregate,
+            incident_id,
+            lambda incident: same(incident.draft, draft),
+            partial(
+                writer.ledger.open_incident,
+                draft,
+                recorded_by=principal.key_id,
+                incident_id=incident_id,
+            ),
+        )
+    return await written(writer, receipt, f"/v1/incidents/{receipt.id}")
 
 
 @patch(
@@ -56,7 +79,7 @@ async def open_incident(
     tags=["incidents"],
     responses=problem_responses(*WRITE_PROBLEMS, 404, 409),
     opt={"role": Role.EDITOR},
-    status_code=201,
+    status_code=200,
 )
 async def revise_incident(
     incident_id: FromPath[UUID],
@@ -64,7 +87,9 @@ async def revise_incident(
     writer: WriterDep,
     principal: PrincipalDep,
 ) -> Written:
-    """Change an incident's description; fields left out keep their value."""
+    """Change an incident's description; fields left out keep their value, `null` clears an
+    optional one. Reads as known at an earlier moment still show the description of then.
+    Answers 200 with the incident's `id` and the revision's `position`."""
     receipt = await writer.run(
         writer.ledger.revise_incident, incident_id, data.apply, recorded_by=principal.key_id
     )
@@ -84,12 +109,26 @@ async def add_claim(
     data: JSONBody[ClaimCreate],
     writer: WriterDep,
     principal: PrincipalDep,
-) -> Written:
-    """Add one checkable proposition about the incident. It starts `unverified`."""
-    receipt = await writer.run(
+    idempotency_key: IdempotencyKey = None,
+) -> Response[Written]:
+    """Add one checkable proposition about the incident. It starts `unverified`. Answers 201
+    with the new claim's `id`; `Location` is its URL (`/v1/claims/{id}`)."""
+    add = partial(
         writer.ledger.add_claim, incident_id, text=data.text, recorded_by=principal.key_id
     )
-    return Written.of(await writer.positioned(receipt))
+    if idempotency_key is None:
+        receipt = await writer.run(add)
+    else:
+        claim_id = id_for("claim", idempotency_key)
+        receipt = await writer.run(
+            create_once,
+            writer.ledger,
+            ClaimAggregate,
+            claim_id,
+            lambda claim: same((claim.incident_id, claim.text), (incident_id, data.text)),
+            partial(add, claim_id=claim_id),
+        )
+    return await written(writer, receipt, f"/v1/claims/{receipt.id}")
 
 
 StatusFilter = Annotated[

@@ -9,12 +9,23 @@ from litestar import Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from claimledger.api.auth import KEY_OPTIONAL, Role
-from claimledger.api.deps import PrincipalDep, ReadDep, WriterDep
+from claimledger.api.deps import DbDep, PrincipalDep, ReadDep, WriterDep
+from claimledger.api.idempotency import (
+    Asked,
+    IdempotencyKey,
+    append_once,
+    create_once,
+    id_for,
+    same,
+    written,
+)
 from claimledger.api.paging import Cursor, Limit, decode_cursor, page_of
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from claimledger.api.schemas.common import Written
 from claimledger.api.schemas.sources import Source, SourceCreate, SourcePage, SourceRatingCreate
 from claimledger.domain.errors import NotFound
+from claimledger.domain.receipts import Receipt
+from claimledger.domain.source import Source as SourceAggregate
 from claimledger.domain.values import SourceKind
 from claimledger.projections.queries import sources as source_queries
 
@@ -28,19 +39,40 @@ from claimledger.projections.queries import sources as source_queries
     opt={"role": Role.EDITOR},
 )
 async def register_source(
-    data: JSONBody[SourceCreate], writer: WriterDep, principal: PrincipalDep
-) -> Written:
-    """Register who speaks: a name, a kind, an affiliation and channels. Reliability starts at F."""
-    receipt = await writer.run(
-        writer.ledger.register_source,
-        name=data.name,
-        kind=data.kind,
-        affiliation=data.affiliation,
-        channels=tuple(data.channels),
-        url=data.url,
-        recorded_by=principal.key_id,
-    )
-    return Written.of(await writer.positioned(receipt))
+    data: JSONBody[SourceCreate],
+    writer: WriterDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[Written]:
+    """Register who speaks: a name, a kind, an affiliation and channels. Its reliability starts
+    at F ("cannot be judged") until an admin rates it. Answers 201 with the new source's `id`;
+    `Location` is its URL (`/v1/sources/{id}`)."""
+
+    def register(source_id: UUID | None = None) -> Receipt:
+        return writer.ledger.register_source(
+            name=data.name,
+            kind=data.kind,
+            affiliation=data.affiliation,
+            channels=tuple(data.channels),
+            url=data.url,
+            recorded_by=principal.key_id,
+            source_id=source_id,
+        )
+
+    if idempotency_key is None:
+        receipt = await writer.run(register)
+    else:
+        source_id = id_for("source", idempotency_key)
+        asked = (data.name, data.kind, data.affiliation, data.channels, data.url)
+        receipt = await writer.run(
+            create_once,
+            writer.ledger,
+            SourceAggregate,
+            source_id,
+            lambda s: same((s.name, s.kind, s.affiliation, s.channels, s.url), asked),
+            lambda: register(source_id),
+        )
+    return await written(writer, receipt, f"/v1/sources/{receipt.id}")
 
 
 @post(
@@ -56,16 +88,26 @@ async def rate_source(
     data: JSONBody[SourceRatingCreate],
     writer: WriterDep,
     principal: PrincipalDep,
-) -> Written:
-    """Grade a source A to F (Admiralty code) with a rationale."""
-    receipt = await writer.run(
-        writer.ledger.rate_source,
-        source_id,
-        reliability=data.reliability,
-        rationale=data.rationale,
-        recorded_by=principal.key_id,
-    )
-    return Written.of(await writer.positioned(receipt))
+    db: DbDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[Written]:
+    """Grade a source A to F (Admiralty code) with a rationale; the grade holds from now on
+    (reads as known at an earlier moment show the grade of then). Answers 201 with the source's
+    `id` and the rating's `position`; `Location` is the source's URL (`/v1/sources/{id}`)."""
+
+    async def rate() -> tuple[Receipt, str]:
+        receipt = await writer.run(
+            writer.ledger.rate_source,
+            source_id,
+            reliability=data.reliability,
+            rationale=data.rationale,
+            recorded_by=principal.key_id,
+        )
+        return await writer.positioned(receipt), f"/v1/sources/{source_id}"
+
+    asked = Asked("rateSource", source_id, data, idempotency_key)
+    receipt, location = await append_once(db, asked, rate)
+    return await written(writer, receipt, location)
 
 
 @get(

@@ -26,7 +26,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, Stream
 
-from claimledger.api.auth import Role
+from claimledger.api.auth import KEY_OPTIONAL, Role
 from claimledger.api.deps import ServicesDep
 from claimledger.api.problems import READ_PROBLEMS, problem, problem_responses
 from claimledger.api.reads import INT64_MAX
@@ -205,6 +205,7 @@ class EventStream(ServerSentEvent):
     tags=["stream"],
     responses=problem_responses(*READ_PROBLEMS),
     opt={"role": Role.READER},
+    security=KEY_OPTIONAL,
     exception_handlers={StreamsFull: _streams_full},
     dependencies={"streams": Provide(provide_streams, sync_to_thread=False)},
 )

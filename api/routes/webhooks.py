@@ -10,6 +10,7 @@ from litestar.params import FromPath, JSONBody
 
 from claimledger.api.auth import Role
 from claimledger.api.deps import DbDep, ServicesDep, SettingsDep, WriterDep
+from claimledger.api.idempotency import IdempotencyKey, created, digest
 from claimledger.api.paging import Cursor, Limit, decode_cursor, page_of
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from claimledger.api.schemas.webhooks import (
@@ -48,12 +49,19 @@ def _checked(url: str) -> str:
     responses=problem_responses(*WRITE_PROBLEMS),
     opt=ADMIN,
 )
-async def create_webhook(data: JSONBody[WebhookCreate], db: DbDep, writer: WriterDep) -> Webhook:
+async def create_webhook(
+    data: JSONBody[WebhookCreate],
+    db: DbDep,
+    writer: WriterDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[Webhook]:
     """Deliveries start with events after this moment (replay reaches back). The `secret`
-    (`whsec_…`) is shown here only: verify deliveries with it per Standard Webhooks."""
+    (`whsec_…`) is shown here only (and to a retry with the same Idempotency-Key): verify
+    deliveries with it per Standard Webhooks. Answers 201; `Location` is the subscription's URL
+    (`/v1/webhooks/{id}`)."""
     if data.incident_ids:
         await writer.require_incidents(data.incident_ids, field="incident_ids")
-    row, secret = await subscriptions.create(
+    row, secret, replayed = await subscriptions.create(
         db,
         subscriptions.Subscription(
             url=_checked(data.url),
@@ -61,8 +69,11 @@ async def create_webhook(data: JSONBody[WebhookCreate], db: DbDep, writer: Write
             description=data.description,
             incident_ids=data.incident_ids,
         ),
+        idempotency_key=idempotency_key,
+        digest=None if idempotency_key is None else digest("createWebhook", None, data),
     )
-    return Webhook.of(row, secret)
+    webhook = Webhook.of(row, secret)
+    return created(webhook, f"/v1/webhooks/{webhook.id}", replayed=replayed)
 
 
 @get(
@@ -108,6 +119,7 @@ async def get_webhook(webhook_id: FromPath[UUID], db: DbDep) -> Webhook:
     tags=TAGS,
     responses=problem_responses(*WRITE_PROBLEMS, 404),
     opt=ADMIN,
+    status_code=200,
 )
 async def update_webhook(
     webhook_id: FromPath[UUID],
@@ -141,7 +153,7 @@ async def update_webhook(
     operation_id="deleteWebhook",
     summary="Unsubscribe",
     tags=TAGS,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404),
     opt=ADMIN,
 )
 async def delete_webhook(webhook_id: FromPath[UUID], db: DbDep) -> None:
@@ -198,7 +210,7 @@ async def replay_webhook(
     operation_id="testWebhook",
     summary="Send a test message now",
     tags=TAGS,
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404),
     opt=ADMIN,
     status_code=200,
 )

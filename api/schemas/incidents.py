@@ -57,7 +57,7 @@ class Place(Struct, kw_only=True):
     country: str | None = None
     lat: float | None = None
     lon: float | None = None
-    precision: str | None = None
+    precision: PlacePrecision | None = None
 
 
 class IncidentCreate(Strict):
@@ -117,7 +117,7 @@ class Incident(Struct, kw_only=True):
     place: Place | None
     occurred_from: datetime | None
     occurred_to: datetime | None
-    occurred_precision: str | None
+    occurred_precision: TimePrecision | None
     tags: list[str]
     recorded_at: datetime
     revised_at: datetime | None

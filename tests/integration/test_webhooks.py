@@ -403,8 +403,10 @@ async def test_a_dispatcher_in_another_process_that_cannot_lease_shows_in_ready(
                 return ready.status_code == 503 and ready.json()["status"] == "stuck"
 
             await eventually(stuck, what="/ready to say a dispatcher cannot ask for work")
-            body = (await client.get("/ready")).json()
+            answer = await client.get("/ready")
+            body = answer.json()
             assert "endpoints" in body["dispatcher_error"]
+            assert answer.headers["retry-after"] == "5"
             await db.execute("ALTER TABLE webhooks.endpoints_away RENAME TO endpoints")
 
             async def ready() -> bool:
