@@ -22,6 +22,7 @@ from claimledger.api.parameters import DeclaredParametersOnly
 from claimledger.api.problems import EXCEPTION_HANDLERS
 from claimledger.api.routes import claims, health, incidents, sources, stream, timeline, webhooks
 from claimledger.api.routes.stream import StreamCount
+from claimledger.api.web.routes import template_config, web_router
 from claimledger.runtime.bootstrap import Services, started
 from claimledger.runtime.settings import Settings
 
@@ -76,7 +77,14 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         security=[{"bearer": []}],
     )
     app = Litestar(
-        route_handlers=[health.health, health.ready, health.describe_problem, metrics, v1],
+        route_handlers=[
+            health.health,
+            health.ready,
+            health.describe_problem,
+            metrics,
+            v1,
+            web_router(),
+        ],
         lifespan=[lifespan],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -84,6 +92,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         plugins=[StructContract(), DeclaredParametersOnly(), EveryMethodAllowed(), DocsRoutes()],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
+        template_config=template_config(),
         debug=False,
     )
     # Built now, before anything serves it, so that both the served and the committed

@@ -12,12 +12,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from litestar import Request, Router, get
+from litestar import Request, Router
 from litestar.config.app import AppConfig
 from litestar.datastructures import CacheControlHeader
 from litestar.openapi.plugins import OpenAPIRenderPlugin, YamlRenderPlugin
 from litestar.plugins import InitPlugin
-from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 DOCS_PATH = "/schema"
@@ -60,21 +59,11 @@ def assets_router() -> Router:
     )
 
 
-@get("/", include_in_schema=False, sync_to_thread=False)
-def home() -> Redirect:
-    """The server's address leads to the API docs (a temporary redirect: the page may change).
-
-    Left out of the OpenAPI document on purpose: it is a convenience for a person with a browser,
-    not part of the contract a client is generated from.
-    """
-    return Redirect(DOCS_PATH)
-
-
 class DocsRoutes(InitPlugin):
-    """Adds the routes around the docs pages: ``/`` and the assets they load."""
+    """Adds the assets the docs pages load (``/`` is the workspace's home page)."""
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        app_config.route_handlers.extend([home, assets_router()])
+        app_config.route_handlers.append(assets_router())
         return app_config
 
 

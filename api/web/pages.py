@@ -1,0 +1,192 @@
+"""The home page (incidents, filters, map) and the incident page (claims, timeline, map).
+
+Both read the views through the same queries as the API (``projections.queries``), as known at
+the page's moment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Request, get
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+
+from claimledger.api.deps import ServicesDep
+from claimledger.api.reads import BadParameter
+from claimledger.api.schemas.claims import Claim
+from claimledger.api.schemas.incidents import Incident
+from claimledger.api.schemas.sources import Source
+from claimledger.api.schemas.statements import TimelineItem
+from claimledger.api.web import maps
+from claimledger.api.web.reading import PageRead, start
+from claimledger.domain.errors import NotFound
+from claimledger.domain.headline import headline
+from claimledger.domain.values import Status
+from claimledger.projections.queries import claims as claim_queries
+from claimledger.projections.queries import incidents as incident_queries
+from claimledger.projections.queries import sources as source_queries
+from claimledger.projections.queries import timelines, withdrawals
+from claimledger.projections.queries.moment import Moment
+from claimledger.store.db import Db, session
+
+HOME_LIMIT = 100
+TIMELINE_LIMIT = 1000
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+# The parameters of every page: the moment in its canonical form, and the control's form.
+KnownAt = Annotated[str | None, QueryParameter(description="as known at (RFC 3339)")]
+PublishedBefore = Annotated[str | None, QueryParameter(description="published before (RFC 3339)")]
+At = Annotated[str | None, QueryParameter(description="the control's date-time (UTC)")]
+Axis = Annotated[str | None, QueryParameter(description="'published': the other time axis")]
+
+
+def filters_of(
+    status: list[str] | None, country: str | None, tag: list[str] | None
+) -> incident_queries.IncidentFilter:
+    """The home page's filters; an empty field (a form's "any") filters nothing."""
+    statuses = [s for s in status or () if s]
+    allowed = [s.value for s in Status]
+    for value in statuses:
+        if value not in allowed:
+            raise BadParameter("status", f"{value!r} is not one of {', '.join(allowed)}")
+    country = (country or "").strip().upper() or None
+    if country is not None and not _COUNTRY.match(country):
+        raise BadParameter("country", f"{country!r} is not an ISO 3166-1 alpha-2 code")
+    return incident_queries.IncidentFilter(
+        statuses=statuses, tags=[t.strip() for t in tag or () if t.strip()], country=country
+    )
+
+
+async def _published_before(
+    db: Db, rows: list[dict[str, Any]], moment: Moment, statuses: list[str]
+) -> list[dict[str, Any]]:
+    """Each incident's claims and headline from what had been published before the moment."""
+    kept = []
+    for row in rows:
+        seen = await claim_queries.of_incident(db, row["id"], moment)
+        counts = Counter(found.status.status.value for found in seen)
+        if statuses and not counts.keys() & set(statuses):
+            continue
+        row.update(status_counts=dict(counts), claim_count=len(seen))
+        row["headline_status"] = headline(counts).value
+        kept.append(row)
+    return kept[:HOME_LIMIT]
+
+
+@get("/", name="web-home", include_in_schema=False)
+async def home(
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    status: Annotated[list[str] | None, QueryParameter(description="claim status")] = None,
+    country: Annotated[str | None, QueryParameter(description="ISO 3166-1 alpha-2")] = None,
+    tag: Annotated[list[str] | None, QueryParameter(description="tag")] = None,
+    known_at: KnownAt = None,
+    published_before: PublishedBefore = None,
+    at: At = None,
+    axis: Axis = None,
+) -> Template | Redirect:
+    """Incidents newest first with their headline status, filterable, and their map."""
+    read = start(request, services, known_at, published_before, at, axis)
+    if isinstance(read, Redirect):
+        return read
+    filters = filters_of(status, country, tag)
+    moment = read.moment
+    async with session(read.db) as db:
+        if moment.published_before is None:
+            rows = await incident_queries.listing(
+                db, filters, known_at=moment.known_at, before_position=None, limit=HOME_LIMIT
+            )
+        else:
+            unfiltered = incident_queries.IncidentFilter(tags=filters.tags, country=filters.country)
+            rows = await incident_queries.listing(
+                db, unfiltered, known_at=moment.known_at, before_position=None, limit=HOME_LIMIT
+            )
+            rows = await _published_before(db, rows, moment, list(filters.statuses))
+    incidents = [Incident.of(row) for row in rows]
+    places = [
+        maps.Place(i.place.lat, i.place.lon, i.title, f"/incidents/{i.id}")
+        for i in incidents
+        if i.place is not None and i.place.lat is not None and i.place.lon is not None
+    ]
+    return read.render(
+        "home.html",
+        incidents=incidents,
+        map=maps.draw(places),
+        statuses=[s.value for s in Status],
+        chosen={"status": filters.statuses, "country": filters.country or "", "tag": filters.tags},
+        incident_id=None,
+    )
+
+
+async def _sources(db: Db, items: list[TimelineItem], read: PageRead) -> dict[UUID, Source]:
+    found = {}
+    for source_id in dict.fromkeys(item.source_id for item in items):
+        row = await source_queries.get(db, source_id, known_at=read.moment.known_at)
+        if row is not None:
+            found[source_id] = Source.of(row)
+    return found
+
+
+def _places(incident: Incident, items: list[TimelineItem]) -> list[maps.Place]:
+    places = []
+    place = incident.place
+    if place is not None and place.lat is not None and place.lon is not None:
+        places.append(maps.Place(place.lat, place.lon, place.name, None, "incident"))
+    for item in items:
+        for evidence in item.evidence:
+            if evidence.lat is not None and evidence.lon is not None:
+                label = f"{evidence.kind} by {item.source_name}"
+                href = f"#statement-{item.id}"
+                places.append(maps.Place(evidence.lat, evidence.lon, label, href, "evidence"))
+    return places
+
+
+@get("/incidents/{incident_id:uuid}", name="web-incident", include_in_schema=False)
+async def incident_page(
+    request: Request[Any, Any, Any],
+    services: ServicesDep,
+    incident_id: FromPath[UUID],
+    known_at: KnownAt = None,
+    published_before: PublishedBefore = None,
+    at: At = None,
+    axis: Axis = None,
+) -> Template | Redirect:
+    """The incident: place and map, every claim with its status and reasons, the timeline."""
+    read = start(request, services, known_at, published_before, at, axis)
+    if isinstance(read, Redirect):
+        return read
+    moment = read.moment
+    async with session(read.db) as db:
+        row = await incident_queries.get(db, incident_id, known_at=moment.known_at)
+        if row is None:
+            raise NotFound("incident", incident_id)
+        seen = await claim_queries.of_incident(db, incident_id, moment)
+        rows = await timelines.statements(
+            db,
+            timelines.TimelineFilter(incident_id=incident_id),
+            moment,
+            after=None,
+            limit=TIMELINE_LIMIT,
+        )
+        items = [TimelineItem.of(r) for r in rows]
+        reasons = await withdrawals.reasons(
+            db, [i.id for i in items if i.withdrawn_at], known_at=moment.known_at
+        )
+        sources = await _sources(db, items, read)
+    claims = [Claim.of(found) for found in seen]
+    incident = Incident.of(row)
+    return read.render(
+        "incident.html",
+        incident=incident,
+        headline=headline(Counter(c.status.value for c in claims)).value,
+        claims=claims,
+        items=items,
+        withdrawals=reasons,
+        sources=sources,
+        map=maps.draw(_places(incident, items)),
+        incident_id=incident_id,
+    )

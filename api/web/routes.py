@@ -1,0 +1,81 @@
+"""The workspace's routes, its templates and its vendored assets, as the app registers them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from litestar import Router
+from litestar.datastructures import CacheControlHeader
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from claimledger.api.web import pages, records
+from claimledger.api.web.errors import PAGE_ERRORS
+from claimledger.api.web.moment import moment_params, rendered, url_with
+from claimledger.domain.values import reliability_label
+
+HERE = Path(__file__).parent
+ASSETS_PATH = "/web/assets"
+# Each vendored folder is named for the npm package and version it was copied from.
+HTMX = "htmx.org-2.0.11"
+# An asset's folder carries its version (and the app's own files are small), so a day is fine.
+_ASSET_CACHE = CacheControlHeader(public=True, max_age=24 * 3600)
+
+
+def asset(name: str) -> str:
+    """The URL of a file in ``static/``."""
+    return f"{ASSETS_PATH}/{name}"
+
+
+def when(instant: datetime | None) -> str:
+    """An instant as a person reads it, in UTC, to the second."""
+    if instant is None:
+        return ""
+    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def link(path: str, moment: Any, **params: str) -> str:
+    """A link to another page that keeps the page's moment."""
+    return url_with(path, [*params.items(), *moment_params(moment).items()])
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    """Jinja over ``templates/``, escaping everything it writes into HTML."""
+    environment = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(when=when, iso=rendered, reliability=reliability_label)
+    environment.globals.update(asset=asset, link=link, HTMX=HTMX)
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
+
+
+def web_router() -> Router:
+    """The pages at ``/``, ``/incidents/…``, ``/claims/…``, ``/sources/…``; their assets at
+    ``/web/assets/``. None is part of the OpenAPI document."""
+    return Router(
+        "/",
+        route_handlers=[
+            pages.home,
+            pages.incident_page,
+            records.claim_page,
+            records.source_page,
+            records.moments_fragment,
+            create_static_files_router(
+                path=ASSETS_PATH,
+                directories=[HERE / "static"],
+                name="web-assets",
+                cache_control=_ASSET_CACHE,
+                include_in_schema=False,
+            ),
+        ],
+        exception_handlers=PAGE_ERRORS,
+        include_in_schema=False,
+    )

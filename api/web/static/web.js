@@ -1,0 +1,71 @@
+// The workspace's only script of its own: the moment slider, the "published before" switch,
+// and live updates of a page that shows "now". Every page works without it.
+(function () {
+  "use strict";
+
+  function urlWith(name, value) {
+    var url = new URL(window.location.href);
+    ["known_at", "published_before", "at", "axis"].forEach(function (n) {
+      url.searchParams.delete(n);
+    });
+    if (value) url.searchParams.set(name, value);
+    return url.pathname + url.search;
+  }
+
+  function axisName() {
+    var axis = document.getElementById("moment-axis");
+    return axis && axis.checked ? "published_before" : "known_at";
+  }
+
+  // The slider steps through the exact moments the record changed (to the microsecond, so that
+  // the change made at that moment is included); letting go shows the page as of then.
+  document.addEventListener("input", function (event) {
+    var slider = event.target;
+    if (slider.id !== "moment-slider") return;
+    var moment = slider.dataset.moments.split(" ")[slider.valueAsNumber];
+    document.getElementById("moment-slider-value").textContent = moment;
+    document.getElementById("moment-at").value = moment.slice(0, 19);
+  });
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.id === "moment-slider") {
+      var moment = target.dataset.moments.split(" ")[target.valueAsNumber];
+      window.location.assign(urlWith(axisName(), moment));
+    } else if (target.id === "moment-axis" && target.form) {
+      target.form.requestSubmit();
+    }
+  });
+
+  // Live: a page showing "now" re-reads its live panel when the stream says something changed.
+  function follow() {
+    var panel = document.getElementById("live");
+    if (!panel || !panel.hasAttribute("data-live") || !window.EventSource || !window.htmx) return;
+    var incident = panel.getAttribute("data-live");
+    var stream = new EventSource("/v1/stream");
+    var timer = null;
+    function refresh(event) {
+      var data = {};
+      try { data = JSON.parse(event.data); } catch (e) { /* a keep-alive */ }
+      if (incident && data.incident_id && data.incident_id !== incident) return;
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () {
+        window.htmx.ajax("GET", window.location.pathname + window.location.search, {
+          target: "#live", select: "#live", swap: "outerHTML"
+        }).then(function () {
+          var status = document.getElementById("live-status");
+          if (status) status.textContent = "Updated at " + new Date().toISOString().slice(11, 19) + " UTC.";
+        });
+      }, 200);
+    }
+    ["statement.recorded", "statement.withdrawn", "claim.status_changed",
+     "claim.verdict_changed", "incident.opened"].forEach(function (type) {
+      stream.addEventListener(type, refresh);
+    });
+    window.addEventListener("pagehide", function () { stream.close(); });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", follow);
+  } else {
+    follow();
+  }
+})();

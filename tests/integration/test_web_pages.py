@@ -1,0 +1,250 @@
+"""The workspace's pages over the demo: what they show now and as known at a moment, how they
+escape what sources say, and how they answer bad moments, filters and closed reads."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from html.parser import HTMLParser
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from claimledger.api.app import create_app
+from claimledger.runtime.bootstrap import Services
+from claimledger.runtime.demo import Scenario, load_demo, load_scenario
+from claimledger.runtime.keys import SYSTEM_KEY_ID
+from claimledger.runtime.settings import Settings
+from claimledger.store.events import head_position
+from tests.conftest import Keys
+from tests.helpers import claim, incident, source, statement
+
+pytestmark = pytest.mark.anyio
+
+TEN = "2024-03-12T10:00:00Z"
+Client = AsyncTestClient[Litestar]
+
+
+@pytest.fixture
+async def demo(settings: Settings, services: Services) -> AsyncIterator[tuple[Client, Scenario]]:
+    writer = services.writer
+    await writer.run(load_demo, writer.ledger, recorded_by=SYSTEM_KEY_ID)
+    head = await head_position(services.pool)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        caught_up = await client.get("/v1/incidents", params={"min_position": str(head)})
+        assert caught_up.status_code == 200
+        yield client, load_scenario()
+
+
+def statuses(html: str) -> list[str]:
+    return re.findall(r'<span class="badge status-(\w+)">', html)
+
+
+def timeline_count(html: str) -> int:
+    found = re.search(r"\((\d+) statements?, in order of publication\)", html)
+    assert found, "no timeline heading"
+    return int(found.group(1))
+
+
+class Ids(HTMLParser):
+    """Every id in a document, to check that it is well-formed enough to have them once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.ids.extend(value for name, value in attrs if name == "id" and value)
+
+
+async def test_home_lists_incidents_newest_first_with_a_map_and_filters(
+    demo: tuple[Client, Scenario],
+) -> None:
+    client, scenario = demo
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["cache-control"] == "no-cache"
+    html = response.text
+    assert "Cross-border raid" in html
+    assert "Drone and missile attacks" in html
+    assert f'href="/incidents/{scenario.incident_id("raid")}"' in html
+    assert '<svg viewBox="0 0 640 360" role="img"' in html
+    assert "51.2725, 34.3033" in html
+    assert '<main id="main"' in html
+    assert 'aria-label="Filter incidents"' in html
+    assert '<label for="filter-status">' in html
+    assert 'aria-live="polite"' in html
+    ids = Ids()
+    ids.feed(html)
+    assert len(ids.ids) == len(set(ids.ids)), "an id appears twice"
+
+    only = await client.get("/", params={"status": "confirmed"})
+    assert "Cross-border raid" in only.text
+    assert "Drone and missile" not in only.text
+    none = await client.get("/", params={"country": "UA"})
+    assert "0 incidents" in none.text
+    anything = await client.get("/", params={"status": "", "country": "", "tag": ""})
+    assert "2 incidents" in anything.text
+    at_dawn = await client.get("/", params={"known_at": "2024-03-12T04:05:30Z"})
+    assert "1 incident," in at_dawn.text
+    assert "Cross-border raid" in at_dawn.text
+
+
+async def test_the_incident_page_as_known_now_and_at_ten(demo: tuple[Client, Scenario]) -> None:
+    client, scenario = demo
+    path = f"/incidents/{scenario.incident_id('raid')}"
+    now = await client.get(path)
+    assert now.status_code == 200
+    assert timeline_count(now.text) == 13
+    assert "Kursk Oblast" in now.text
+    assert "Glushkovsky District" in now.text
+    assert 'data-live="' in now.text
+    assert "(C: fairly reliable)" in now.text or "cannot be judged" in now.text
+    final = {k: v for k, v in scenario.final.items() if k != "explosions"}
+    assert statuses(now.text)[1:] == list(final.values())
+
+    then = await client.get(path, params={"known_at": TEN})
+    assert then.status_code == 200
+    assert timeline_count(then.text) == 5
+    assert statuses(then.text)[0] == "claimed"
+    assert "data-live" not in then.text
+    assert "as known at <time" in then.text
+    assert then.headers["cache-control"] == "public, max-age=31536000, immutable"
+
+    # The Siberian Battalion's 10:15 post was recorded at 13:47: in the published-before view of
+    # 11:00, not in the view as known at 11:00.
+    known = await client.get(path, params={"known_at": "2024-03-12T11:00:00Z"})
+    published = await client.get(path, params={"published_before": "2024-03-12T11:00:00Z"})
+    assert timeline_count(known.text) == 5
+    assert timeline_count(published.text) == 6
+    assert published.headers["cache-control"] == "no-cache"
+
+
+async def test_the_control_leads_to_the_canonical_address(demo: tuple[Client, Scenario]) -> None:
+    client, scenario = demo
+    path = f"/incidents/{scenario.incident_id('raid')}"
+    known = await client.get(path, params={"at": "2024-03-12T10:00"}, follow_redirects=False)
+    assert known.status_code == 303
+    assert known.headers["location"] == f"{path}?known_at=2024-03-12T10%3A00%3A00Z"
+    published = await client.get(
+        "/",
+        params={"status": "claimed", "at": "2024-03-12T10:00", "axis": "published"},
+        follow_redirects=False,
+    )
+    assert published.headers["location"] == (
+        "/?status=claimed&published_before=2024-03-12T10%3A00%3A00Z"
+    )
+    cleared = await client.get(path, params={"at": "", "known_at": TEN}, follow_redirects=False)
+    assert cleared.headers["location"] == path
+
+
+async def test_claim_and_source_pages(demo: tuple[Client, Scenario]) -> None:
+    client, scenario = demo
+    entered = scenario.claim_id("raid", "entered")
+    page = await client.get(f"/claims/{entered}")
+    assert page.status_code == 200
+    assert '<div class="band"' in page.text
+    history = re.findall(r'<tr><td><span class="badge status-(\w+)">', page.text)
+    assert history == ["unverified", "claimed", "disputed", "confirmed"]
+    earlier = await client.get(f"/claims/{entered}", params={"known_at": TEN})
+    assert re.findall(r'<tr><td><span class="badge status-(\w+)">', earlier.text) == [
+        "unverified",
+        "claimed",
+    ]
+
+    svoboda = scenario.source_id("svoboda")
+    page = await client.get(f"/sources/{svoboda}")
+    assert page.status_code == 200
+    assert "Reliability history" in page.text
+    assert "Radio Svoboda" in page.text
+    assert "geolocation" in page.text
+
+
+async def test_a_hostile_quote_is_shown_as_text(client: Client, keys: Keys) -> None:
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    source_id = await source(client, keys.admin, name="<b>Mallory</b>")
+    incident_id = await incident(client, keys.editor, title="<i>Raid</i>")
+    claim_id = await claim(client, keys.editor, incident_id, text="<u>It</u> happened")
+    await statement(client, keys.editor, claim_id, source_id, quote=hostile)
+    digest = "ab" * 32
+    evidence = [{"kind": "photo", "sha256": digest, "lat": 51.3, "lon": 34.2}]
+    mistaken = await statement(client, keys.editor, claim_id, source_id, evidence=evidence)
+    withdrawn = await client.post(
+        f"/v1/statements/{mistaken['id']}/withdrawal",
+        json={"reason": "<em>recorded on the wrong claim</em>"},
+        headers=keys.header("editor"),
+    )
+    assert withdrawn.status_code == 201, withdrawn.text
+    position = str(withdrawn.json()["position"])
+    settled = await client.get("/v1/sources", params={"min_position": position})
+    assert settled.status_code == 200
+    page = await client.get(f"/incidents/{incident_id}")
+    html = page.text
+    assert timeline_count(html) == 2
+    assert f'<code class="hash">{digest}</code>' in html
+    assert "photo by &lt;b&gt;Mallory&lt;/b&gt; (51.3, 34.2)" in html
+    assert '<li id="statement-' + mistaken["id"] + '" class="statement withdrawn">' in html
+    assert ": &lt;em&gt;recorded on the wrong claim&lt;/em&gt;</p>" in html
+    assert "<del>" in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html
+    assert "&lt;b&gt;Mallory&lt;/b&gt;" in html
+    assert "&lt;i&gt;Raid&lt;/i&gt;" in html
+    assert "<u>It</u>" not in html
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ({"known_at": "yesterday"}, "known_at"),
+        ({"known_at": "2024-03-12T10:00:00"}, "known_at"),
+        ({"published_before": "3000-01-01T00:00:00Z"}, "published_before"),
+        ({"at": "12 March"}, "at"),
+        ({"at": "2024-03-12T10:00", "axis": "sideways"}, "axis"),
+        ({"status": "true-ish"}, "status"),
+        ({"country": "Russia"}, "country"),
+        ({"knownat": "2024-03-12T10:00:00Z"}, "knownat"),
+    ],
+)
+async def test_a_bad_moment_or_filter_is_a_400_page_naming_it(
+    client: Client, query: dict[str, str], name: str
+) -> None:
+    response = await client.get("/", params=query)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert f"The field at fault: <code>{name}</code>" in response.text
+
+
+async def test_pages_of_nothing_are_404_pages(client: Client) -> None:
+    for path in ("/incidents", "/claims", "/sources"):
+        response = await client.get(f"{path}/7a0c3f5e-3b8e-4d0c-9a57-1a2b3c4d5e6f")
+        assert response.status_code == 404
+        assert "Not in the ledger" in response.text
+
+
+async def test_pages_answer_401_when_reads_need_a_key(settings: Settings) -> None:
+    closed = replace(settings, public_read=False)
+    async with AsyncTestClient(app=create_app(closed)) as client:
+        for path in ("/", "/incidents/7a0c3f5e-3b8e-4d0c-9a57-1a2b3c4d5e6f", "/moments"):
+            response = await client.get(path)
+            assert response.status_code == 401
+            assert "need an API key" in response.text
+        assert (await client.get("/web/assets/web.css")).status_code == 200
+
+
+async def test_assets_are_served_and_pages_stay_out_of_the_openapi_document(
+    client: Client,
+) -> None:
+    htmx = await client.get("/web/assets/htmx.org-2.0.11/htmx.min.js")
+    assert htmx.status_code == 200
+    assert "htmx" in htmx.text[:2000]
+    document = (await client.get("/schema/openapi.json")).json()
+    assert not [
+        p
+        for p in document["paths"]
+        if not p.startswith(("/v1", "/health", "/ready", "/metrics", "/problems"))
+    ]
