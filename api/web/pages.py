@@ -185,6 +185,7 @@ async def incident_page(
         headline=headline(Counter(c.status.value for c in claims)).value,
         claims=claims,
         items=items,
+        by_id={item.id: item for item in items},
         withdrawals=reasons,
         sources=sources,
         map=maps.draw(_places(incident, items)),

@@ -81,6 +81,7 @@ async def claim_page(
         on_claim = timelines.TimelineFilter(claim_id=claim_id)
         rows = await timelines.statements(db, on_claim, moment, after=None, limit=TIMELINE_LIMIT)
     claim = Claim.of(found)
+    items = [TimelineItem.of(row) for row in rows]
     last = history[-1].recorded_from if history else claim.recorded_at
     end = moment.known_at or max(datetime.now(UTC), last)
     return read.render(
@@ -88,7 +89,8 @@ async def claim_page(
         claim=claim,
         history=history,
         band=band(history, end),
-        items=[TimelineItem.of(row) for row in rows],
+        items=items,
+        by_id={item.id: item for item in items},
         incident_id=claim.incident_id,
     )
 

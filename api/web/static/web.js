@@ -36,6 +36,32 @@
     }
   });
 
+  function here() {
+    return window.location.pathname + window.location.search;
+  }
+
+  // Requests for the live panel (a filter, a live refresh) are numbered; an answer older than
+  // one already shown would bring back what the page left, and is dropped. (The panel's
+  // container stays: each answer replaces what is inside it.)
+  var issued = 0;
+  var shown = 0;
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.target && event.detail.target.id === "live") {
+      issued += 1;
+      event.detail.headers["X-Panel-Request"] = String(issued);
+    }
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var headers = event.detail.requestConfig && event.detail.requestConfig.headers;
+    var number = headers ? Number(headers["X-Panel-Request"] || 0) : 0;
+    if (!number) return;
+    if (number < shown) {
+      event.detail.shouldSwap = false;
+    } else {
+      shown = number;
+    }
+  });
+
   // Live: a page showing "now" re-reads its live panel when the stream says something changed.
   function follow() {
     var panel = document.getElementById("live");
@@ -45,18 +71,21 @@
     var timer = null;
     function refresh(event) {
       var data = {};
-      try { data = JSON.parse(event.data); } catch (e) { /* a keep-alive */ }
+      try { data = JSON.parse(event.data || "{}"); } catch (e) { /* not an event of ours */ }
       if (incident && data.incident_id && data.incident_id !== incident) return;
       window.clearTimeout(timer);
       timer = window.setTimeout(function () {
-        window.htmx.ajax("GET", window.location.pathname + window.location.search, {
-          target: "#live", select: "#live", swap: "outerHTML"
+        window.htmx.ajax("GET", here(), {
+          target: "#live", select: "#live-panel", swap: "innerHTML"
         }).then(function () {
           var status = document.getElementById("live-status");
           if (status) status.textContent = "Updated at " + new Date().toISOString().slice(11, 19) + " UTC.";
         });
       }, 200);
     }
+    // What changed between the page's rendering and the stream's start (or while it was
+    // reconnecting) is not in the stream: read the panel once whenever it (re)opens.
+    stream.addEventListener("open", refresh);
     ["statement.recorded", "statement.withdrawn", "claim.status_changed",
      "claim.verdict_changed", "incident.opened"].forEach(function (type) {
       stream.addEventListener(type, refresh);
