@@ -134,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
         "export", help="write the whole ledger as an NDJSON file in the import format"
     )
     _database_options(export_cmd)
-    export_cmd.add_argument("file", type=Path)
+    export_cmd.add_argument(
+        "file", type=Path, help="the NDJSON file to write (replaced when complete); - for stdout"
+    )
     _json_option(export_cmd)
 
     rebuild_cmd = commands.add_parser(
@@ -213,8 +215,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with one_line() as failed:
         if args.command == "import":
             readable_file(args.file)
-        elif args.command == "export":
-            writable_file(args.file)
+        elif args.command == "export" and str(args.file) != "-":
+            args.file = writable_file(args.file)
         elif args.command == "serve" and (unbound := claim_port(args)) is not None:
             # Before the embedded server starts: a start that cannot listen touches nothing.
             return unbound
