@@ -197,7 +197,14 @@ def _stream(operation: Operation) -> None:
             examples={"example": _Example(value=EXAMPLES["stream"].response)},
         )
     }
-    _add_headers(success, "Cache-Control")
+    success.headers = {
+        **(success.headers or {}),
+        "Cache-Control": OpenAPIHeader(
+            schema=Schema(type=OpenAPIType.STRING, enum=["no-cache"]),
+            description="`no-cache`: a stream is never stored.",
+            required=True,
+        ),
+    }
 
 
 def _ready(operation: Operation) -> None:

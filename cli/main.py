@@ -68,7 +68,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="claimledger", description=__doc__)
+    parser = _Parser(
+        prog="claimledger",
+        description=__doc__,
+        epilog="exit codes: 0 done; 1 something was refused (a bad line); 2 a wrong command line"
+        " or file; 3 the database is out of reach; 4 a fault of claimledger; 130 interrupted",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the API (and the projector and dispatcher)")
@@ -121,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         " what is recorded already is skipped",
     )
     _database_options(import_cmd)
-    import_cmd.add_argument("file", type=Path)
+    import_cmd.add_argument("file", type=Path, help="the NDJSON file to read, a record a line")
     import_cmd.add_argument(
         "--keep-recorded-at",
         action="store_true",
