@@ -15,6 +15,7 @@ affiliation shares none).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -91,7 +92,7 @@ class Record:
     ratings: list[asyncpg.Record] = field(default_factory=list)
 
 
-def sides(said: list[asyncpg.Record]) -> dict[UUID, Side]:
+def sides(said: Iterable[Mapping[str, Any]]) -> dict[UUID, Side]:
     """The source's side on each claim it asserted or denied, from its statements in order of
     publication."""
     found: dict[UUID, Side] = {}
