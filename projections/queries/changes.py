@@ -98,7 +98,7 @@ _CHANGES = (
         for arm in (_REVISIONS, _CLAIMS, _STATEMENTS, _WITHDRAWALS, _VERDICTS, _STATUS_CHANGES)
     )
     + ") AS changes (kind, position, rank, recorded_at, claim_id, statement_id, detail)"
-    " WHERE (position, rank) > ($4, $5) ORDER BY position, rank LIMIT $6"
+    " WHERE (position, rank) > ($4::bigint, $5::bigint) ORDER BY position, rank LIMIT $6"
 )
 
 

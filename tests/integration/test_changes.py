@@ -10,6 +10,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from claimledger.api.paging import encode_cursor
 from claimledger.runtime.demo import load_scenario
 from claimledger.runtime.settings import Settings
 from tests.integration.demo_client import Demo, demo_client
@@ -299,6 +300,15 @@ async def test_bad_input_is_a_problem_naming_the_parameter(
         assert response.status_code == 400, (params, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
         assert response.json()["field"] == field, (params, response.json())
+
+
+async def test_a_forged_cursor_past_every_change_answers_an_empty_page(
+    demo: AsyncTestClient[Litestar],
+) -> None:
+    for values in ((2**63 - 1, 2**63 - 1), (-(2**63), -(2**63))):
+        cursor = encode_cursor("changes", *values)
+        body = await changes(demo, **MORNING, cursor=cursor)
+        assert len(body["items"]) == (0 if values[0] > 0 else 6)
 
 
 async def test_an_incident_unknown_or_not_yet_known_at_to_is_a_404(
