@@ -4,6 +4,7 @@ statements, withdrawals, verdicts and status changes recorded in a window, in or
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -325,3 +326,17 @@ async def test_an_incident_unknown_or_not_yet_known_at_to_is_a_404(
         assert response.json()["type"] == "/problems/not-found"
     malformed = await demo.get("/v1/incidents/not-an-id/changes", params={"from": "2024-03-12"})
     assert malformed.status_code in (400, 404)
+
+
+async def test_both_reads_need_a_key_when_reads_are_not_public(settings: Settings) -> None:
+    async with demo_client(replace(settings, public_read=False)) as private:
+        legion = SCENARIO.source_id("legion")
+        for path, params in (
+            (f"/v1/incidents/{RAID}/changes", MORNING),
+            (f"/v1/sources/{legion}/record", {"known_at": "2024-03-12T12:00:00Z"}),
+        ):
+            refused = await private.client.get(path, params=params)
+            assert refused.status_code == 401, refused.text
+            answered = await private.client.get(path, params=params, headers=private.editor)
+            assert answered.status_code == 200, answered.text
+            assert answered.headers["cache-control"] == "private, max-age=31536000, immutable"
