@@ -53,7 +53,7 @@ SELECT 'statement_recorded', s.position, 0, s.recorded_at, s.claim_id, s.id,
         'language', s.language, 'url', s.url, 'via_source_id', s.via_source_id,
         'credibility', s.credibility)
 FROM views.statements s JOIN views.sources src ON src.id = s.source_id
-JOIN views.claims c ON c.id = s.claim_id
+JOIN views.claims c ON c.id = s.claim_id AND c.incident_id = $1
 WHERE s.incident_id = $1 AND {_IN_WINDOW.format(col="s.recorded_at")}"""
 
 _WITHDRAWALS = f"""
@@ -61,7 +61,7 @@ SELECT 'statement_withdrawn', s.withdrawal_position, 0, s.withdrawn_at, s.claim_
     jsonb_build_object('claim_text', c.text, 'source_id', s.source_id, 'source_name', src.name,
         'stance', s.stance, 'published_at', s.published_at, 'reason', s.withdrawal_reason)
 FROM views.statements s JOIN views.sources src ON src.id = s.source_id
-JOIN views.claims c ON c.id = s.claim_id
+JOIN views.claims c ON c.id = s.claim_id AND c.incident_id = $1
 WHERE s.incident_id = $1 AND s.withdrawn_at IS NOT NULL
     AND {_IN_WINDOW.format(col="s.withdrawn_at")}"""
 
