@@ -38,6 +38,13 @@ def allowed_values(
     return None if annotation is None else _choices(annotation)
 
 
+def choices_at(annotation: Any, path: str) -> list[str] | None:
+    """The values the field at ``path`` (``evidence[0].kind``) inside ``annotation`` may take;
+    None when it is not a field of a fixed set."""
+    found = _follow(annotation, path)
+    return None if found is None else _choices(found)
+
+
 def _query_parameter(handler: Any, name: str) -> Any:
     signatures = [handler.parsed_fn_signature]
     signatures += [p.parsed_fn_signature for p in handler.resolve_dependencies().values()]

@@ -27,6 +27,7 @@ from litestar.openapi.spec.enums import OpenAPIType
 from litestar.routes import HTTPRoute
 
 from claimledger.api.examples import EXAMPLES
+from claimledger.api.examples_changes import CHANGE_EXAMPLES
 from claimledger.api.problems import PROBLEM_JSON, PROBLEM_TYPES
 from claimledger.api.reads import POSITION_HEADER
 from claimledger.runtime.keys import Role
@@ -151,7 +152,8 @@ def _document(operation: Operation, role: Role | None) -> None:
     code, success = _success(operation)
     responses = operation.responses or {}
     headers: list[str] = []
-    if "known_at" in names:
+    # Every read as known at a moment (a window of changes reads as known at its `to`).
+    if "known_at" in names or "min_position" in names:
         operation.parameters = [*(operation.parameters or []), _IF_NONE_MATCH]
         _add_headers(success, *_READ_HEADERS)
         unchanged = OpenAPIResponse(
@@ -171,7 +173,7 @@ def _document(operation: Operation, role: Role | None) -> None:
         headers.append("Cache-Control")
     if "503" in responses:
         headers.append("Retry-After")
-    example = EXAMPLES[str(operation.operation_id)]
+    example = {**EXAMPLES, **CHANGE_EXAMPLES}[str(operation.operation_id)]
     if isinstance(operation.request_body, RequestBody):
         _example(operation.request_body.content.get("application/json"), example.request)
     _example((success.content or {}).get("application/json"), example.response)
@@ -197,7 +199,14 @@ def _stream(operation: Operation) -> None:
             examples={"example": _Example(value=EXAMPLES["stream"].response)},
         )
     }
-    _add_headers(success, "Cache-Control")
+    success.headers = {
+        **(success.headers or {}),
+        "Cache-Control": OpenAPIHeader(
+            schema=Schema(type=OpenAPIType.STRING, enum=["no-cache"]),
+            description="`no-cache`: a stream is never stored.",
+            required=True,
+        ),
+    }
 
 
 def _ready(operation: Operation) -> None:

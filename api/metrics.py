@@ -12,7 +12,6 @@ from typing import Any
 from litestar import Response, get
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from claimledger.api.deps import ServicesDep
 from claimledger.runtime.metrics import exposition
@@ -27,8 +26,10 @@ async def metrics(services: ServicesDep) -> Response[bytes]:
     """This process's metrics in the Prometheus text format, with those of the database and of
     the worker processes it started."""
     body = await exposition(services.pool, services.settings)
+    # Litestar adds the charset to a text/ type; prometheus_client's constant carries one already,
+    # and a repeated parameter is a Content-Type Prometheus refuses to parse.
     return Response(
-        body, media_type=CONTENT_TYPE_PLAIN_0_0_4, headers={"Cache-Control": "no-store"}
+        body, media_type="text/plain; version=0.0.4", headers={"Cache-Control": "no-store"}
     )
 
 

@@ -2,20 +2,24 @@
 
 Every line carries its record's ids, ``recorded_at`` and ``recorded_by``, so importing the file
 with ``--keep-recorded-at`` into an empty ledger gives the same answers to every read, as known
-at any moment. The file is written beside its final name and renamed when complete.
+at any moment. The file is written beside its final name and renamed when complete; ``-``
+writes to standard output.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import msgspec
 
+from claimledger.cli.failures import EXIT_USAGE, CommandFailed
 from claimledger.cli.held import Stored
 from claimledger.domain.claim import ClaimAdded, ClaimVerdictGiven
 from claimledger.domain.incident import IncidentOpened, IncidentRevised
@@ -110,28 +114,58 @@ async def export_file(
     """Write every event up to the newest one at the start, in position order."""
     started = time.monotonic()
     head = await events.head_position(pool)
-    partial = path.with_name(f".{path.name}.partial")
     records = 0
+    with _output(path) as write:
+        after = 0
+        while after < head:
+            rows = await pool.fetch(events.EVENTS_BETWEEN, after, head, _PAGE)
+            if not rows:
+                break
+            for row in rows:
+                stored = Stored(
+                    row["originator_id"], row["originator_version"], row["topic"], row["state"]
+                )
+                event = ledger.mapper.to_domain_event(stored)  # type: ignore[arg-type]
+                write(_encode(line_of(event)) + b"\n")
+            records += len(rows)
+            after = rows[-1]["notification_id"]
+            if progress is not None:
+                progress(records)
+    return Exported(records=records, seconds=time.monotonic() - started)
+
+
+@contextmanager
+def _output(path: Path) -> Iterator[Callable[[bytes], object]]:
+    """A function writing to ``path`` (``-``: standard output); a file that cannot be written is
+    a failure naming it, and a file is only in place once complete."""
+    if str(path) == "-":
+        yield sys.stdout.buffer.write
+        sys.stdout.buffer.flush()
+        return
+    partial = path.with_name(f".{path.name}.partial")
     try:
-        with partial.open("wb") as out:
-            after = 0
-            while after < head:
-                rows = await pool.fetch(events.EVENTS_BETWEEN, after, head, _PAGE)
-                if not rows:
-                    break
-                for row in rows:
-                    stored = Stored(
-                        row["originator_id"], row["originator_version"], row["topic"], row["state"]
-                    )
-                    event = ledger.mapper.to_domain_event(stored)  # type: ignore[arg-type]
-                    out.write(_encode(line_of(event)) + b"\n")
-                records += len(rows)
-                after = rows[-1]["notification_id"]
-                if progress is not None:
-                    progress(records)
-            out.flush()
-            os.fsync(out.fileno())
-        partial.replace(path)
+        with _failing_as_usage(path):
+            out: IO[bytes] = partial.open("wb")
+        with out:
+
+            def write(data: bytes) -> object:
+                with _failing_as_usage(path):
+                    return out.write(data)
+
+            yield write
+            with _failing_as_usage(path):
+                out.flush()
+                os.fsync(out.fileno())
+        with _failing_as_usage(path):
+            partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
-    return Exported(records=records, seconds=time.monotonic() - started)
+
+
+@contextmanager
+def _failing_as_usage(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as error:
+        detail = error.strerror or str(error)
+        raise CommandFailed(f"cannot write {path}: {detail}", EXIT_USAGE) from None

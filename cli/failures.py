@@ -110,14 +110,22 @@ def readable_file(path: Path) -> None:
         raise CommandFailed(f"{path}: permission denied", EXIT_USAGE)
 
 
-def writable_file(path: Path) -> None:
+def writable_file(path: Path) -> Path:
+    """Where to write ``path``: a symbolic link's target; refused when that is not a regular file
+    (a device, a pipe: the file is written beside it and renamed, which would replace it)."""
+    path = path.resolve() if path.is_symlink() else path
     if path.is_dir():
         raise CommandFailed(f"{path} is a directory, not a file", EXIT_USAGE)
+    if path.exists() and not path.is_file():
+        raise CommandFailed(f"{path} is not a regular file (use - for standard output)", EXIT_USAGE)
     folder = path.parent
+    if folder.exists() and not folder.is_dir():
+        raise CommandFailed(f"{folder} is not a directory", EXIT_USAGE)
     if not folder.is_dir():
         raise CommandFailed(f"{folder}: no such directory", EXIT_USAGE)
     if not os.access(folder, os.W_OK):
         raise CommandFailed(f"{folder}: permission denied", EXIT_USAGE)
+    return path
 
 
 def check_database_url(url: str, *, name: str) -> str:

@@ -83,10 +83,13 @@ def is_new(
             number,
             f"{kind} {record_id}{'' if key is None else f' (idempotency_key {key!r})'}"
             " exists already with other content"
-            f" ({', '.join(sorted(differing))} differ)",
+            f" ({', '.join(sorted(_LINE_NAMES.get(k, k) for k in differing))} differ)",
         )
     return False
 
+
+# The events' names for what a line calls otherwise.
+_LINE_NAMES = {"timestamp": "recorded_at"}
 
 EVENT_OF = {
     "source": "SourceRegistered",

@@ -108,9 +108,9 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     bar.finish()
     rate = (result.new + result.skipped) / result.seconds if result.seconds else 0.0
-    kinds = ", ".join(f"{n} {kind}s" for kind, n in result.by_type.items())
+    kinds = ", ".join(_counted(n, kind.replace("_", " ")) for kind, n in result.by_type.items())
     text = (
-        f"imported {result.new} records{f' ({kinds})' if kinds else ''}, skipped"
+        f"imported {_counted(result.new, 'record')}{f' ({kinds})' if kinds else ''}, skipped"
         f" {result.skipped} already recorded, in {result.seconds:.1f} s, {rate:,.0f} lines/s"
     )
     figures = {
@@ -135,9 +135,17 @@ def export_command(args: argparse.Namespace, settings: Settings) -> int:
 
     result = anyio.run(run)
     bar.finish()
-    text = f"exported {result.records} records to {args.file} in {result.seconds:.1f} s"
-    report(args, text, {"records": result.records, "seconds": result.seconds})
+    where = "standard output" if str(args.file) == "-" else args.file
+    text = f"exported {_counted(result.records, 'record')} to {where} in {result.seconds:.1f} s"
+    if str(args.file) == "-":  # the lines are on standard output: the report goes beside them
+        print(text, file=sys.stderr)
+    else:
+        report(args, text, {"records": result.records, "seconds": result.seconds})
     return 0
+
+
+def _counted(number: int, thing: str) -> str:
+    return f"{number} {thing}" if number == 1 else f"{number} {thing}s"
 
 
 def rebuild_command(args: argparse.Namespace, settings: Settings) -> int:

@@ -68,7 +68,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="claimledger", description=__doc__)
+    parser = _Parser(
+        prog="claimledger",
+        description=__doc__,
+        epilog="exit codes: 0 done; 1 something was refused (a bad line); 2 a wrong command line"
+        " or file; 3 the database is out of reach; 4 a fault of claimledger; 130 interrupted",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the API (and the projector and dispatcher)")
@@ -121,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         " what is recorded already is skipped",
     )
     _database_options(import_cmd)
-    import_cmd.add_argument("file", type=Path)
+    import_cmd.add_argument("file", type=Path, help="the NDJSON file to read, a record a line")
     import_cmd.add_argument(
         "--keep-recorded-at",
         action="store_true",
@@ -134,7 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
         "export", help="write the whole ledger as an NDJSON file in the import format"
     )
     _database_options(export_cmd)
-    export_cmd.add_argument("file", type=Path)
+    export_cmd.add_argument(
+        "file", type=Path, help="the NDJSON file to write (replaced when complete); - for stdout"
+    )
     _json_option(export_cmd)
 
     rebuild_cmd = commands.add_parser(
@@ -213,8 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with one_line() as failed:
         if args.command == "import":
             readable_file(args.file)
-        elif args.command == "export":
-            writable_file(args.file)
+        elif args.command == "export" and str(args.file) != "-":
+            args.file = writable_file(args.file)
         elif args.command == "serve" and (unbound := claim_port(args)) is not None:
             # Before the embedded server starts: a start that cannot listen touches nothing.
             return unbound

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from pathlib import Path
+from typing import Any, get_args
 
 import msgspec
 
+from claimledger.api.choices import choices_at
 from claimledger.cli import lines as fmt
 
 BATCH = 1000
@@ -37,7 +40,7 @@ def read_lines(
             try:
                 line = fmt.decoder.decode(raw)
             except msgspec.ValidationError as error:
-                raise ImportFailed(number, str(error)) from None
+                raise ImportFailed(number, _explained(str(error), raw)) from None
             except msgspec.DecodeError as error:
                 raise ImportFailed(number, f"not JSON ({error})") from None
             if keep_recorded_at:
@@ -49,6 +52,30 @@ def read_lines(
                     " without it every record is recorded now",
                 )
             yield number, line
+
+
+_LINES: dict[str, Any] = {str(c.__struct_config__.tag): c for c in get_args(fmt.Line)}
+_INVALID = re.compile(r"^Invalid (?:enum )?value (.*) - at `\$\.(.+)`$")
+
+
+def _explained(message: str, raw: bytes) -> str:
+    """msgspec's message, with the values allowed where a field takes one of a fixed set."""
+    found = _INVALID.match(message)
+    if found is None:
+        return message
+    value, path = found.groups()
+    if path == "type":
+        allowed: list[str] | None = list(_LINES)
+    else:
+        try:
+            kind = msgspec.json.decode(raw).get("type")
+        except (msgspec.DecodeError, AttributeError):
+            return message
+        line = _LINES.get(kind) if isinstance(kind, str) else None
+        allowed = None if line is None else choices_at(line, path)
+    if not allowed:
+        return message
+    return f"{path}: {value} is not one of {', '.join(allowed)}"
 
 
 def _check_moment(

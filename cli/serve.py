@@ -84,7 +84,10 @@ def _why(error: OSError | OverflowError) -> str:
     if isinstance(error, OverflowError):
         return "a port is a number from 0 to 65535"
     if error.errno == errno.EADDRINUSE:
-        return "the address is in use (another server is listening there; choose another --port)"
+        return (
+            "the address is in use (another server is listening there; choose another --port,"
+            " or PORT= with make run)"
+        )
     # socket.create_server appends "(while attempting to bind on address …)": the address is
     # already in the sentence.
     return (error.strerror or str(error)).split(" (while attempting")[0]

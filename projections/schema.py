@@ -224,6 +224,16 @@ UPDATE views.tracking SET position = 0, caught_up_at = NULL, updated_at = now()
 SELECT pg_notify('claimledger_projected', '0');
 """
 
+# What an incident learned between two moments is found by when it was recorded (or withdrawn).
+CHANGES_BY_RECORDED_TIME = """
+CREATE INDEX IF NOT EXISTS statements_incident_recorded
+    ON views.statements (incident_id, recorded_at);
+CREATE INDEX IF NOT EXISTS statements_incident_withdrawn
+    ON views.statements (incident_id, withdrawn_at) WHERE withdrawn_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS claim_history_incident_recorded
+    ON views.claim_history (incident_id, recorded_from);
+"""
+
 MIGRATIONS: Sequence[tuple[str, str]] = (
     ("0101_views", VIEW_TABLES),
     ("0102_history_by_incident", HISTORY_BY_INCIDENT),
@@ -231,6 +241,7 @@ MIGRATIONS: Sequence[tuple[str, str]] = (
     ("0104_outbox", OUTBOX),
     ("0105_outbox_as_text", OUTBOX_AS_TEXT),
     ("0106_opposing_reasons", OPPOSING_REASONS),
+    ("0117_changes_by_recorded_time", CHANGES_BY_RECORDED_TIME),
 )
 
 # An outbox cursor at (position, LAST_SEQ) is past every entry of that position.

@@ -12,7 +12,7 @@ import anyio
 import httpx
 import msgspec
 
-from claimledger.webhooks.guard import Refused, resolve
+from claimledger.webhooks.guard import Refused, Unresolved, resolve
 from claimledger.webhooks.signing import signature_header
 
 _encoder = msgspec.json.Encoder()
@@ -87,9 +87,9 @@ async def attempt(
         with anyio.fail_after(options.deadline):
             target = await resolve(url, allow_private=options.allow_private)
     except TimeoutError:
-        return Attempt(
-            "refused", at, error=f"refused: cannot resolve within {options.deadline:g} s"
-        )
+        return Attempt("failed", at, error=f"cannot resolve within {options.deadline:g} s")
+    except Unresolved as error:
+        return Attempt("failed", at, error=str(error))
     except (Refused, ValueError) as refusal:
         return Attempt("refused", at, error=f"refused: {refusal}")
     body = message.body()

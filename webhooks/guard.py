@@ -28,6 +28,10 @@ class Refused(Exception):
     """A delivery the guard will not make; the message says why."""
 
 
+class Unresolved(Exception):
+    """The endpoint's host did not resolve (this time): a failed attempt, not a refusal."""
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """Where to send: the URL's parts and the address to connect to."""
@@ -122,7 +126,7 @@ async def resolve(url: str, *, allow_private: bool) -> Target:
     try:
         infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as error:
-        raise Refused(f"cannot resolve {host}: {error}") from error
+        raise Unresolved(f"cannot resolve {host}: {error}") from error
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
         raise Refused(f"{host} resolves to no address")

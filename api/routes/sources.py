@@ -22,12 +22,15 @@ from claimledger.api.idempotency import (
 from claimledger.api.paging import Cursor, Limit, decode_cursor, page_of
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from claimledger.api.schemas.common import Written
+from claimledger.api.schemas.record import SourceRecord
 from claimledger.api.schemas.sources import Source, SourceCreate, SourcePage, SourceRatingCreate
 from claimledger.domain.errors import NotFound
 from claimledger.domain.receipts import Receipt
 from claimledger.domain.source import Source as SourceAggregate
 from claimledger.domain.values import SourceKind
+from claimledger.projections.queries import record as record_queries
 from claimledger.projections.queries import sources as source_queries
+from claimledger.store.db import session
 
 
 @post(
@@ -149,3 +152,33 @@ async def get_source(source_id: FromPath[UUID], read: ReadDep) -> Response[Sourc
     if row is None:
         raise NotFound("source", source_id)
     return read.respond(Source.of(row))
+
+
+@get(
+    "/sources/{source_id:uuid}/record",
+    operation_id="getSourceRecord",
+    summary="A source's track record",
+    tags=["sources"],
+    responses=problem_responses(*READ_PROBLEMS, 404),
+    opt={"role": Role.READER},
+    security=KEY_OPTIONAL,
+)
+async def source_record(source_id: FromPath[UUID], read: ReadDep) -> Response[SourceRecord]:
+    """What became of what the source said, as known at `known_at` (or now): its statements in
+    view by stance; of the claims it asserted or denied (its last such stance on a claim gives
+    its side), how many stand at each status; for each side, how many were later confirmed or
+    refuted by independent sources, with the shares and the counts behind them; and its
+    reliability grades over time.
+
+    Only the source's statements recorded by `known_at` and not withdrawn by then count.
+    `confirms`, `refutes` and `retracts` put no claim on its record (they are counted by
+    stance); a claim it retracted stays on it, counted in `retracted_by_source`. A verification
+    is independent when it comes from another source, was not relayed via this one
+    (`via_source_id`), is not from a source of the same affiliation, and was published after
+    the source first took its side on the claim."""
+    async with session(read.db) as db:
+        row = await source_queries.get(db, source_id, known_at=read.known_at)
+        if row is None:
+            raise NotFound("source", source_id)
+        record = await record_queries.of_source(db, row, read.known_at)
+    return read.respond(SourceRecord.of(Source.of(row), read.known_at, record))

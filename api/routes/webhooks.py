@@ -153,7 +153,7 @@ async def update_webhook(
     operation_id="deleteWebhook",
     summary="Unsubscribe",
     tags=TAGS,
-    responses=problem_responses(400, 401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404, 503),
     opt=ADMIN,
 )
 async def delete_webhook(webhook_id: FromPath[UUID], db: DbDep) -> None:
@@ -210,7 +210,7 @@ async def replay_webhook(
     operation_id="testWebhook",
     summary="Send a test message now",
     tags=TAGS,
-    responses=problem_responses(400, 401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404, 503),
     opt=ADMIN,
     status_code=200,
 )

@@ -3,6 +3,7 @@ and every failure as one line with its exit code."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -118,7 +119,28 @@ def error_table(database_url: str) -> list[tuple[str, list[str], dict[str, str |
             "absent.ndjson: no such file",
         ),
         ("import: a directory", ["import", "{tmp}"], {}, 2, "is a directory, not a file"),
-        ("import: bad line", ["import", "{tmp}/bad.ndjson"], {}, 1, "import stopped at line 2: "),
+        (
+            "import: bad line",
+            ["import", "{tmp}/bad.ndjson"],
+            {},
+            1,
+            "import stopped at line 2: type: 'rumour' is not one of source, source_rating,",
+        ),
+        (
+            "import: a value not in its set",
+            ["import", "{tmp}/blog.ndjson"],
+            {},
+            1,
+            "line 1: kind: 'blog' is not one of armed_group, government,",
+        ),
+        ("export: a pipe", ["export", "{tmp}/pipe"], {}, 2, "pipe is not a regular file"),
+        (
+            "export: under a file",
+            ["export", "{tmp}/good.ndjson/out.ndjson"],
+            {},
+            2,
+            "good.ndjson is not a directory",
+        ),
         ("export: a directory", ["export", "{tmp}"], {}, 2, "is a directory, not a file"),
         (
             "export: no such directory",
@@ -141,6 +163,8 @@ async def test_every_failure_is_one_line_and_an_exit_code(
     (tmp_path / "bad.ndjson").write_text(
         '{"type": "source", "name": "Observers", "kind": "osint"}\n{"type": "rumour"}\n'
     )
+    (tmp_path / "blog.ndjson").write_text('{"type": "source", "name": "Blog", "kind": "blog"}\n')
+    os.mkfifo(tmp_path / "pipe")
     failures = []
     for case, args, overrides, code, sentence in error_table(database_url):
         env = environment(
@@ -156,3 +180,24 @@ async def test_every_failure_is_one_line_and_an_exit_code(
         ):
             failures.append(f"{case}: exit {done.returncode}, stderr:\n{done.stderr}")
     assert not failures, "\n".join(failures)
+    assert (tmp_path / "pipe").is_fifo(), "a refused export leaves the pipe as it was"
+
+
+async def test_export_to_standard_output_and_through_a_link(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = environment(DATABASE_URL=database_url, CLAIMLEDGER_TRACEBACK=None)
+    assert failing(["demo", "load"], env).returncode == 0
+    streamed = failing(["export", "-"], env)
+    assert streamed.returncode == 0, streamed.stderr
+    lines = streamed.stdout.splitlines()
+    assert len(lines) == 30
+    assert all(line.startswith('{"type":') for line in lines)
+    assert "exported 30 records to standard output" in streamed.stderr
+    target = tmp_path / "archive.ndjson"
+    link = tmp_path / "latest.ndjson"
+    link.symlink_to(target)
+    through = failing(["export", str(link)], env)
+    assert through.returncode == 0, through.stderr
+    assert link.is_symlink(), "the link stays a link; its target holds the export"
+    assert target.read_text().splitlines() == lines

@@ -240,7 +240,7 @@ async def test_running_an_import_again_skips_what_is_recorded(
         "import", str(ndjson(tmp_path / "plain.ndjson", plain)), url=database_url
     )
     assert rerun.code == 0, rerun.err
-    assert "imported 1 records (1 source_ratings), skipped 18" in rerun.out
+    assert "imported 1 record (1 source rating), skipped 18" in rerun.out
 
     changed = [dict(line) for line in lines]
     changed[4]["text"] = "Entered, and stayed"
@@ -405,7 +405,7 @@ async def test_identical_lines_without_ids_are_records_of_their_own_once(
     assert "imported 0 records, skipped 6" in again.out, again.err
     ndjson(file, [source, incident, claim, said, said, said, said])
     more = await claimledger("import", file, url=database_url)
-    assert "imported 1 records (1 statements), skipped 6" in more.out, more.err
+    assert "imported 1 record (1 statement), skipped 6" in more.out, more.err
 
 
 async def exported_lines(url: str, tmp_path: Path) -> list[bytes]:

@@ -27,7 +27,7 @@ async def scrape(client: Client) -> Samples:
     """Every sample of ``/metrics`` by name and labels; asked without a key."""
     response = await client.get("/metrics")
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     samples: Samples = {}
     for family in text_string_to_metric_families(response.text):
         for sample in family.samples:

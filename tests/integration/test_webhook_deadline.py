@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import anyio
 from litestar.testing import AsyncTestClient
@@ -19,6 +20,7 @@ from litestar.testing import AsyncTestClient
 from claimledger.api.app import create_app
 from claimledger.runtime.bootstrap import started
 from claimledger.runtime.settings import Settings
+from claimledger.webhooks import delivery
 from tests.conftest import Keys
 from tests.helpers import incident, until
 from tests.integration.test_webhooks import deliveries, subscribe
@@ -172,3 +174,16 @@ async def test_a_test_message_to_a_dripping_receiver_ends_at_the_deadline(
     assert DEADLINE * 1000 - 100 <= answer["latency_ms"] <= DEADLINE * 1000 + 500
     assert [(d["type"], d["outcome"]) for d in log] == [("webhook.test", "failed")]
     assert receiver.finished() == 1
+
+
+async def test_a_host_that_does_not_resolve_is_a_failed_attempt_not_a_refusal() -> None:
+    options = delivery.DeliveryOptions(deadline=DEADLINE)
+    message = delivery.Message(id="msg_1_0", type="test", timestamp=datetime.now(UTC), data={})
+    async with delivery.new_client(options) as client:
+        unresolved = await delivery.attempt(
+            client, options, "http://no-such-host.invalid/", message, ["k"]
+        )
+        refused = await delivery.attempt(client, options, "http://127.0.0.1:9/", message, ["k"])
+    assert unresolved.outcome == "failed", unresolved
+    assert "resolve" in (unresolved.error or "")
+    assert refused.outcome == "refused", "loopback stays refused by the guard"
