@@ -37,16 +37,20 @@ def rendered(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def field_instant(name: str, value: str | None) -> datetime | None:
+    """A moment from a form's field: RFC 3339, or a ``datetime-local`` value read as UTC;
+    empty is none."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    return parse_instant(name, text + "Z" if _LOCAL.match(text) else text)
+
+
 def chosen(at: str, axis: str | None) -> dict[str, str]:
     """The canonical parameters of a moment chosen in the control's form (none: now)."""
     if axis not in (None, "", "published"):
         raise BadParameter("axis", f"{axis!r} is not 'published' (or empty)")
-    text = at.strip()
-    if not text:
-        return {}
-    if _LOCAL.match(text):
-        text += "Z"
-    instant = parse_instant("at", text)
+    instant = field_instant("at", at)
     if instant is None:
         return {}
     return {"published_before" if axis == "published" else "known_at": rendered(instant)}

@@ -17,15 +17,18 @@ from litestar.response import Redirect, Template
 
 from claimledger.api.deps import ServicesDep
 from claimledger.api.reads import BadParameter
+from claimledger.api.schemas.changes import Change
 from claimledger.api.schemas.claims import Claim
 from claimledger.api.schemas.incidents import Incident
 from claimledger.api.schemas.sources import Source
 from claimledger.api.schemas.statements import TimelineItem
 from claimledger.api.web import maps
+from claimledger.api.web.moment import field_instant
 from claimledger.api.web.reading import PageRead, start
 from claimledger.domain.errors import NotFound
 from claimledger.domain.headline import headline
 from claimledger.domain.values import Status
+from claimledger.projections.queries import changes as change_queries
 from claimledger.projections.queries import claims as claim_queries
 from claimledger.projections.queries import incidents as incident_queries
 from claimledger.projections.queries import sources as source_queries
@@ -154,12 +157,17 @@ async def incident_page(
     published_before: PublishedBefore = None,
     at: At = None,
     axis: Axis = None,
+    since: Annotated[str | None, QueryParameter(description="compare with (UTC)")] = None,
 ) -> Template | Redirect:
-    """The incident: place and map, every claim with its status and reasons, the timeline."""
+    """The incident: place and map, every claim with its status and reasons, the timeline, and
+    what changed since the moment it is compared with."""
     read = start(request, services, known_at, published_before, at, axis)
     if isinstance(read, Redirect):
         return read
     moment = read.moment
+    after = field_instant("since", since)
+    # Moving the moment shown before the one compared with leaves nothing to compare.
+    later = after is not None and moment.known_at is not None and after > moment.known_at
     async with session(read.db) as db:
         row = await incident_queries.get(db, incident_id, known_at=moment.known_at)
         if row is None:
@@ -177,6 +185,11 @@ async def incident_page(
             db, [i.id for i in items if i.withdrawn_at], known_at=moment.known_at
         )
         sources = await _sources(db, items, read)
+        changed = None
+        if after is not None and not later:
+            changed = await change_queries.between(
+                db, incident_id, after=after, until=moment.known_at, resume_after=None, limit=500
+            )
     claims = [Claim.of(found) for found in seen]
     incident = Incident.of(row)
     return read.render(
@@ -190,4 +203,7 @@ async def incident_page(
         sources=sources,
         map=maps.draw(_places(incident, items)),
         incident_id=incident_id,
+        since=after,
+        since_is_later=later,
+        changes=None if changed is None else [Change.of(row) for row in changed],
     )

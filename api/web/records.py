@@ -14,15 +14,16 @@ from litestar.response import Redirect, Template
 
 from claimledger.api.deps import ServicesDep
 from claimledger.api.schemas.claims import Claim, HistoryItem
+from claimledger.api.schemas.record import SourceRecord
 from claimledger.api.schemas.sources import Source
 from claimledger.api.schemas.statements import TimelineItem
 from claimledger.api.web.moment import rendered
 from claimledger.api.web.pages import TIMELINE_LIMIT, At, Axis, KnownAt, PublishedBefore
 from claimledger.api.web.reading import start
 from claimledger.domain.errors import NotFound
-from claimledger.domain.values import reliability_label
 from claimledger.projections.queries import claims as claim_queries
-from claimledger.projections.queries import moments, ratings, timelines
+from claimledger.projections.queries import moments, timelines
+from claimledger.projections.queries import record as record_queries
 from claimledger.projections.queries import sources as source_queries
 from claimledger.store.db import session
 
@@ -105,7 +106,7 @@ async def source_page(
     at: At = None,
     axis: Axis = None,
 ) -> Template | Redirect:
-    """The source: its reliability grade and the history of its ratings, its statements."""
+    """The source: its reliability grade and its history, its track record, its statements."""
     read = start(request, services, known_at, published_before, at, axis)
     if isinstance(read, Redirect):
         return read
@@ -114,9 +115,7 @@ async def source_page(
         row = await source_queries.get(db, source_id, known_at=moment.known_at)
         if row is None:
             raise NotFound("source", source_id)
-        graded = await ratings.of_source(
-            db, source_id, known_at=moment.known_at, limit=HISTORY_LIMIT
-        )
+        record = await record_queries.of_source(db, row, moment.known_at)
         rows = await timelines.statements(
             db,
             timelines.TimelineFilter(source_id=source_id),
@@ -124,10 +123,11 @@ async def source_page(
             after=None,
             limit=TIMELINE_LIMIT,
         )
+    source = Source.of(row)
     return read.render(
         "source.html",
-        source=Source.of(row),
-        ratings=[{**dict(r), "label": reliability_label(r["reliability"])} for r in graded],
+        source=source,
+        record=SourceRecord.of(source, moment.known_at, record),
         items=[TimelineItem.of(r) for r in rows],
         incident_id=None,
     )

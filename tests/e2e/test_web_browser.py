@@ -1,5 +1,6 @@
 """The workspace in a real browser: find the Tyotkino raid, read it as known at 10:00 and by
-what was published before 11:00, and watch a badge change live when a statement is recorded.
+what was published before 11:00, compare two moments, and watch a badge change live when a
+statement is recorded.
 
 Debian's Chromium (``$CHROMIUM``, else ``/usr/bin/chromium``), headless, drives a real
 ``claimledger serve`` over the demo. Every request the pages make is recorded; any that leaves
@@ -61,6 +62,7 @@ def workspace_in_a_browser(database_url: str) -> None:
             find_the_raid(page, base)
             as_known_at_ten(page)
             published_before_eleven(page)
+            compare(page)
             live(page, base, editor)
             at_a_phones_width(page)
 
@@ -130,10 +132,28 @@ def published_before_eleven(page: Page) -> None:
     expect(authors).to_have_count(2)
 
 
+def compare(page: Page) -> None:
+    """What the ledger learned between 10:00 and 12:00: the FSB's denial, and the status change
+    it caused."""
+    page.get_by_label("Published before (instead of recorded by)").uncheck()
+    page.wait_for_url(re.compile(r"known_at=2024-03-12T11%3A00%3A00Z"))
+    page.get_by_label("As known at (UTC)").fill("2024-03-12T12:00:00")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url(re.compile(r"known_at=2024-03-12T12%3A00%3A00Z"))
+    page.get_by_label("What changed since (UTC)").fill("2024-03-12T10:00:00")
+    page.get_by_role("button", name="Compare").click()
+    page.wait_for_url(re.compile(r"since=2024-03-12T10%3A00"))
+    expect(page.locator("#changes-heading")).to_contain_text("2 changes recorded after")
+    expect(page.locator("li.change-status_changed")).to_contain_text("claimed → disputed")
+    page.locator("#compare-heading").scroll_into_view_if_needed()
+    page.screenshot(path=SCREENSHOTS / "incident-compare.png")
+
+
 def live(page: Page, base: str, editor: str) -> None:
     """At "now" the page follows the stream: a statement recorded over the API changes a badge."""
     page.get_by_role("link", name="Now", exact=True).click()
-    page.wait_for_url(lambda url: urlsplit(url).query == "")
+    # "Now" keeps the comparison, and drops the moment.
+    page.wait_for_url(lambda url: set(parse_qs(urlsplit(url).query)) == {"since"})
     scenario = load_scenario()
     independent = scenario.claim_id("raid", "independent")
     badge = page.locator(f"#claim-{independent} .badge")

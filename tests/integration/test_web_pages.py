@@ -248,3 +248,41 @@ async def test_assets_are_served_and_pages_stay_out_of_the_openapi_document(
         for p in document["paths"]
         if not p.startswith(("/v1", "/health", "/ready", "/metrics", "/problems"))
     ]
+
+
+async def test_compare_with_an_earlier_moment(demo: tuple[Client, Scenario]) -> None:
+    client, scenario = demo
+    path = f"/incidents/{scenario.incident_id('raid')}"
+    page = await client.get(path, params={"known_at": "2024-03-12T12:00:00Z", "since": TEN})
+    assert page.status_code == 200
+    html = page.text
+    assert "changes recorded after <time" in html
+    # Between 10:00 and 12:00: the FSB's denial (11:08), which made "entered" disputed.
+    assert re.findall(r'<li class="change change-(\w+)">', html) == [
+        "statement_recorded",
+        "status_changed",
+    ]
+    assert "Federal Security Service" in html
+    assert (
+        '<span class="badge status-claimed">claimed</span> → '
+        '<span class="badge status-disputed">disputed</span>'
+    ) in html
+    naive = await client.get(path, params={"since": "2024-03-12T16:00"})
+    assert re.findall(r'<li class="change change-(\w+)">', naive.text) == [
+        "statement_recorded",
+        "status_changed",
+    ]
+    later = await client.get(path, params={"known_at": TEN, "since": "2024-03-12T12:00:00Z"})
+    assert "nothing to compare" in later.text
+    bad = await client.get(path, params={"since": "noon"})
+    assert bad.status_code == 400
+    assert "The field at fault: <code>since</code>" in bad.text
+
+
+async def test_the_source_page_shows_the_track_record(demo: tuple[Client, Scenario]) -> None:
+    client, scenario = demo
+    page = await client.get(f"/sources/{scenario.source_id('legion')}")
+    assert page.status_code == 200
+    assert "Track record" in page.text
+    assert re.search(r"Claims it asserted or denied: <strong>4</strong>", page.text)
+    assert '<th scope="row">asserted</th><td>4</td>' in page.text

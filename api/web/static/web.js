@@ -43,12 +43,20 @@
   // Requests for the live panel (a filter, a live refresh) are numbered; an answer older than
   // one already shown would bring back what the page left, and is dropped. (The panel's
   // container stays: each answer replaces what is inside it.)
+  // A live refresh reads the address the last filter asked for, which becomes the page's
+  // address only once its answer is shown.
   var issued = 0;
   var shown = 0;
+  var refreshing = false;
+  var latest = null;
   document.addEventListener("htmx:configRequest", function (event) {
-    if (event.detail.target && event.detail.target.id === "live") {
-      issued += 1;
-      event.detail.headers["X-Panel-Request"] = String(issued);
+    var detail = event.detail;
+    if (!detail.target || detail.target.id !== "live") return;
+    issued += 1;
+    detail.headers["X-Panel-Request"] = String(issued);
+    if (!refreshing && detail.verb === "get" && detail.formData) {
+      var query = new URLSearchParams(detail.formData).toString();
+      latest = detail.path + (query ? "?" + query : "");
     }
   });
   document.addEventListener("htmx:beforeSwap", function (event) {
@@ -75,9 +83,12 @@
       if (incident && data.incident_id && data.incident_id !== incident) return;
       window.clearTimeout(timer);
       timer = window.setTimeout(function () {
-        window.htmx.ajax("GET", here(), {
+        refreshing = true;
+        var request = window.htmx.ajax("GET", latest || here(), {
           target: "#live", select: "#live-panel", swap: "innerHTML"
-        }).then(function () {
+        });
+        refreshing = false;
+        request.then(function () {
           var status = document.getElementById("live-status");
           if (status) status.textContent = "Updated at " + new Date().toISOString().slice(11, 19) + " UTC.";
         });
