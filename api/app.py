@@ -61,6 +61,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             claims.give_verdict,
             claims.get_claim,
             claims.claim_history,
+            claims.get_claim_review,
             timeline.timeline,
             stream.stream,
             webhooks.create_webhook,

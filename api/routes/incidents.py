@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from litestar import Response, get, patch, post
@@ -12,11 +12,20 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from claimledger.api.auth import KEY_OPTIONAL, Role
 from claimledger.api.deps import PrincipalDep, ReadDep, WriterDep
+from claimledger.api.geojson import feature_collection, next_href
 from claimledger.api.idempotency import IdempotencyKey, create_once, id_for, same, written
+from claimledger.api.negotiation import CSV, GEOJSON, JSON, choose
 from claimledger.api.paging import Cursor, Limit, decode_cursor, page_of
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from claimledger.api.reads import BadParameter
-from claimledger.api.routes.timeline import TIMELINE_FILTERS, TimelineFilterDep, timeline_page
+from claimledger.api.routes.timeline import (
+    TIMELINE_FILTERS,
+    TIMELINE_FORMATS,
+    TimelineFilterDep,
+    TimelineFormat,
+    timeline_csv,
+    timeline_page,
+)
 from claimledger.api.schemas.claims import ClaimCreate
 from claimledger.api.schemas.common import Written
 from claimledger.api.schemas.incidents import (
@@ -165,13 +174,23 @@ def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
     return (min_lon, min_lat, max_lon, max_lat)
 
 
+INCIDENT_FORMATS = (JSON, GEOJSON)
+IncidentFormat = Annotated[
+    Literal["json", "geojson"] | None,
+    QueryParameter(
+        description="`geojson` for a GeoJSON FeatureCollection (as `Accept: "
+        "application/geo+json` asks). Wins over `Accept`."
+    ),
+]
+
+
 @get(
     "/incidents",
     operation_id="listIncidents",
     summary="List incidents",
     tags=["incidents"],
-    responses=problem_responses(*READ_PROBLEMS),
-    opt={"role": Role.READER},
+    responses=problem_responses(*READ_PROBLEMS, 406),
+    opt={"role": Role.READER, "formats": INCIDENT_FORMATS},
     security=KEY_OPTIONAL,
 )
 async def list_incidents(
@@ -182,12 +201,17 @@ async def list_incidents(
     bbox: BboxFilter = None,
     cursor: Cursor = None,
     limit: Limit = 50,
+    format: IncidentFormat = None,
 ) -> Response[IncidentPage]:
     """Incidents, newest first, with claim counts and a headline status (as known at `known_at`).
 
     The headline is the first status any claim holds in the order contested, disputed,
     refuted, confirmed, denied, claimed, retracted, unverified; `status_counts` has them all.
+    With `Accept: application/geo+json` or `format=geojson`, the same page as a GeoJSON
+    FeatureCollection (longitude first; `geometry` null for an incident placed without
+    coordinates), with `next_cursor` and a `next` link.
     """
+    chosen = choose(read.request.headers.get("accept"), INCIDENT_FORMATS, format)
     before = decode_cursor(cursor, "incidents", tuple[int])
     filters = incident_queries.IncidentFilter(
         statuses=[s.value for s in status or ()],
@@ -203,8 +227,11 @@ async def list_incidents(
         limit=limit + 1,
     )
     page, next_cursor = page_of(rows, limit, "incidents", lambda row: (row["position"],))
+    if chosen == GEOJSON:
+        collection = feature_collection(page, next_cursor, next_href(read.request, next_cursor))
+        return read.respond(collection, GEOJSON.media_type, vary=True)  # type: ignore[arg-type]
     return read.respond(
-        IncidentPage(items=[Incident.of(row) for row in page], next_cursor=next_cursor)
+        IncidentPage(items=[Incident.of(row) for row in page], next_cursor=next_cursor), vary=True
     )
 
 
@@ -234,8 +261,8 @@ async def get_incident(incident_id: FromPath[UUID], bitemporal_read: ReadDep) ->
     operation_id="getIncidentTimeline",
     summary="An incident's statements in order of publication",
     tags=["timelines"],
-    responses=problem_responses(*READ_PROBLEMS, 404),
-    opt={"role": Role.READER},
+    responses=problem_responses(*READ_PROBLEMS, 404, 406),
+    opt={"role": Role.READER, "formats": TIMELINE_FORMATS},
     security=KEY_OPTIONAL,
     dependencies=TIMELINE_FILTERS,
 )
@@ -245,13 +272,20 @@ async def incident_timeline(
     filters: TimelineFilterDep,
     cursor: Cursor = None,
     limit: Limit = 50,
+    format: TimelineFormat = None,
 ) -> Response[TimelinePage]:
-    """Statements on the incident's claims, ordered by `published_at`, as known at `known_at`."""
+    """Statements on the incident's claims, ordered by `published_at`, as known at `known_at`;
+    as CSV with `Accept: text/csv` or `format=csv`."""
     read = bitemporal_read
+    filters = replace(filters, incident_id=incident_id)
+    if choose(read.request.headers.get("accept"), TIMELINE_FORMATS, format) == CSV:
+        if not await incident_queries.exists(read.db, incident_id, read.known_at):
+            raise NotFound("incident", incident_id)
+        return timeline_csv(read, filters, f"timeline-{incident_id}")
     async with session(read.db) as db:
         in_one = replace(read, db=db)
-        page = await timeline_page(in_one, replace(filters, incident_id=incident_id), cursor, limit)
+        page = await timeline_page(in_one, filters, cursor, limit)
         # A statement found says the incident was there; only an empty page needs to ask.
         if page.items or await incident_queries.exists(db, incident_id, read.known_at):
-            return read.respond(page)
+            return read.respond(page, vary=True)
         raise NotFound("incident", incident_id)
