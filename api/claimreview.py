@@ -1,7 +1,14 @@
 """A claim's review as schema.org ClaimReview (JSON-LD), the form fact-check readers take in.
 
 ``load_claim_review`` reads what a review says (as known at a moment) and builds it;
-``claim_review`` builds it from what was read; ``json_ld_script`` embeds it in a web page.
+``claim_review`` builds it from what was read; ``json_ld_script`` embeds it in a web page. A page
+of the claim gets its block so::
+
+    base = public_base(settings, request)  # api.public_url
+    review = await load_claim_review(
+        db, claim_id, known_at=known_at, publisher=publisher_of(settings, base), base_url=base
+    )
+    block = None if review is None else json_ld_script(review)
 
 The editors' verdict scale maps onto a five-point rating, 1 the worst and 5 the best:
 
@@ -33,6 +40,7 @@ from claimledger.domain.values import SourceKind, Verdict
 from claimledger.projections.queries import claims as claim_queries
 from claimledger.projections.queries import exports as export_queries
 from claimledger.projections.queries.moment import Moment
+from claimledger.runtime.settings import Settings
 from claimledger.store.db import Db, session
 
 BEST, WORST = 5, 1
@@ -105,6 +113,11 @@ class Publisher:
 
     name: str
     url: str
+
+
+def publisher_of(settings: Settings, base_url: str) -> Publisher:
+    """The publisher named by ``CLAIMLEDGER_PUBLISHER_NAME`` and ``_URL`` (else ``base_url``)."""
+    return Publisher(name=settings.publisher_name, url=settings.publisher_url or base_url)
 
 
 def rating(verdict: Verdict) -> Rating:

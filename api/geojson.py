@@ -123,9 +123,9 @@ def feature_collection(
     )
 
 
-def next_href(request: Request[Any, Any, Any], next_cursor: str | None) -> str | None:
-    """The URL of the next page: the request's query with the next cursor and
-    ``format=geojson`` (a link cannot carry an Accept header)."""
+def next_href(request: Request[Any, Any, Any], next_cursor: str | None, base: str) -> str | None:
+    """The URL of the next page under ``base`` (the public base URL): the request's path and
+    query with the next cursor and ``format=geojson`` (a link cannot carry an Accept header)."""
     if next_cursor is None:
         return None
     query = [
@@ -134,4 +134,4 @@ def next_href(request: Request[Any, Any, Any], next_cursor: str | None) -> str |
         if name not in ("cursor", "format")
     ]
     query += [("format", "geojson"), ("cursor", next_cursor)]
-    return str(request.url.with_replacements(query=urlencode(query)))
+    return f"{base}{request.url.path}?{urlencode(query)}"

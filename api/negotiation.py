@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
+from enum import StrEnum
 
 from litestar.datastructures.headers import MediaTypeHeader
 from litestar.exceptions import HTTPException
@@ -37,6 +38,20 @@ CSV = Representation("csv", "text/csv")
 JSON_LD = Representation("jsonld", "application/ld+json")
 
 
+class IncidentFormat(StrEnum):
+    """The formats of the incident list, by ``format`` name."""
+
+    JSON = "json"
+    GEOJSON = "geojson"
+
+
+class TimelineFormat(StrEnum):
+    """The formats of a timeline, by ``format`` name."""
+
+    JSON = "json"
+    CSV = "csv"
+
+
 def _quality(accepted: MediaTypeHeader) -> float:
     value = accepted.params.get("q")
     if value is None:
@@ -58,14 +73,14 @@ def _specificity(accepted: MediaTypeHeader) -> int:
 
 
 def choose(
-    accept: str | None, offered: tuple[Representation, ...], format_name: str | None = None
+    accept: str | None, offered: tuple[Representation, ...], format_name: StrEnum | None = None
 ) -> Representation:
     """The representation to answer: the one ``format`` names, else the best match for the
     ``Accept`` header (the client's preference first, then the operation's order); 406 when
     there is none."""
     by_name: Mapping[str, Representation] = {r.name: r for r in offered}
     if format_name is not None:
-        return by_name[format_name]
+        return by_name[format_name.value]
     header = (accept or "").strip() or "*/*"
     ranges = [MediaTypeHeader(part.strip()) for part in header.split(",") if part.strip()]
     best: tuple[float, int] | None = None

@@ -9,12 +9,18 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody
 
 from claimledger.api.auth import KEY_OPTIONAL, Role
-from claimledger.api.claimreview import ClaimReview, NoClaim, Publisher, load_claim_review
+from claimledger.api.claimreview import (
+    ClaimReview,
+    NoClaim,
+    load_claim_review,
+    publisher_of,
+)
 from claimledger.api.deps import DbDep, PrincipalDep, ReadDep, SettingsDep, WriterDep
 from claimledger.api.idempotency import Asked, IdempotencyKey, append_once, written
 from claimledger.api.negotiation import JSON, JSON_LD, choose
 from claimledger.api.paging import Cursor, Limit, decode_cursor, page_of
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
+from claimledger.api.public_url import public_base
 from claimledger.api.schemas.claims import Claim, HistoryItem, HistoryPage, VerdictCreate
 from claimledger.api.schemas.common import Written, WrittenBatch
 from claimledger.api.schemas.statements import (
@@ -238,11 +244,14 @@ async def get_claim_review(
     `{CLAIMLEDGER_PUBLIC_URL}/claims/{id}`). As known at `known_at`. A claim without a verdict
     is a 404 problem `no-verdict`; `Accept: application/json` gets the same document as JSON."""
     chosen = choose(read.request.headers.get("accept"), REVIEW_FORMATS)
-    base_url = settings.public_url or str(read.request.base_url).rstrip("/")
-    publisher = Publisher(name=settings.publisher_name, url=settings.publisher_url or base_url)
+    base_url = public_base(settings, read.request)
     try:
         review = await load_claim_review(
-            read.db, claim_id, known_at=read.known_at, publisher=publisher, base_url=base_url
+            read.db,
+            claim_id,
+            known_at=read.known_at,
+            publisher=publisher_of(settings, base_url),
+            base_url=base_url,
         )
     except NoClaim:
         raise NotFound("claim", claim_id) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import partial
-from typing import Annotated, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Response, get, patch, post
@@ -14,15 +14,16 @@ from claimledger.api.auth import KEY_OPTIONAL, Role
 from claimledger.api.deps import PrincipalDep, ReadDep, WriterDep
 from claimledger.api.geojson import feature_collection, next_href
 from claimledger.api.idempotency import IdempotencyKey, create_once, id_for, same, written
-from claimledger.api.negotiation import CSV, GEOJSON, JSON, choose
+from claimledger.api.negotiation import CSV, GEOJSON, JSON, IncidentFormat, choose
 from claimledger.api.paging import Cursor, Limit, decode_cursor, page_of
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
+from claimledger.api.public_url import public_base
 from claimledger.api.reads import BadParameter
 from claimledger.api.routes.timeline import (
     TIMELINE_FILTERS,
     TIMELINE_FORMATS,
     TimelineFilterDep,
-    TimelineFormat,
+    TimelineFormatParameter,
     timeline_csv,
     timeline_page,
 )
@@ -175,8 +176,8 @@ def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
 
 
 INCIDENT_FORMATS = (JSON, GEOJSON)
-IncidentFormat = Annotated[
-    Literal["json", "geojson"] | None,
+IncidentFormatParameter = Annotated[
+    IncidentFormat | None,
     QueryParameter(
         description="`geojson` for a GeoJSON FeatureCollection (as `Accept: "
         "application/geo+json` asks). Wins over `Accept`."
@@ -201,7 +202,7 @@ async def list_incidents(
     bbox: BboxFilter = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    format: IncidentFormat = None,
+    format: IncidentFormatParameter = None,
 ) -> Response[IncidentPage]:
     """Incidents, newest first, with claim counts and a headline status (as known at `known_at`).
 
@@ -228,8 +229,11 @@ async def list_incidents(
     )
     page, next_cursor = page_of(rows, limit, "incidents", lambda row: (row["position"],))
     if chosen == GEOJSON:
-        collection = feature_collection(page, next_cursor, next_href(read.request, next_cursor))
-        return read.respond(collection, GEOJSON.media_type, vary=True)  # type: ignore[arg-type]
+        link = next_href(read.request, next_cursor, public_base(read.settings, read.request))
+        collection: Response[Any] = read.respond(
+            feature_collection(page, next_cursor, link), GEOJSON.media_type, vary=True
+        )
+        return collection
     return read.respond(
         IncidentPage(items=[Incident.of(row) for row in page], next_cursor=next_cursor), vary=True
     )
@@ -272,7 +276,7 @@ async def incident_timeline(
     filters: TimelineFilterDep,
     cursor: Cursor = None,
     limit: Limit = 50,
-    format: TimelineFormat = None,
+    format: TimelineFormatParameter = None,
 ) -> Response[TimelinePage]:
     """Statements on the incident's claims, ordered by `published_at`, as known at `known_at`;
     as CSV with `Accept: text/csv` or `format=csv`."""

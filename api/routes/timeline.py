@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Response, get
@@ -15,7 +15,7 @@ from litestar.response import Stream
 
 from claimledger.api.auth import KEY_OPTIONAL, Role
 from claimledger.api.deps import ReadDep
-from claimledger.api.negotiation import CSV, JSON, choose
+from claimledger.api.negotiation import CSV, JSON, TimelineFormat, choose
 from claimledger.api.paging import Cursor, Limit, decode_cursor, page_of
 from claimledger.api.problems import READ_PROBLEMS, problem_responses
 from claimledger.api.reads import INSTANT, BadParameter, ReadContext, parse_instant
@@ -79,8 +79,8 @@ async def timeline_page(
 
 
 TIMELINE_FORMATS = (JSON, CSV)
-TimelineFormat = Annotated[
-    Literal["json", "csv"] | None,
+TimelineFormatParameter = Annotated[
+    TimelineFormat | None,
     QueryParameter(
         description="`csv` for CSV (as `Accept: text/csv` asks): every statement, one a row, "
         "streamed; it takes no `cursor` or `limit`. Wins over `Accept`."
@@ -120,7 +120,7 @@ async def timeline_answer(
     filters: TimelineFilter,
     cursor: str | None,
     limit: int,
-    format: str | None,
+    format: TimelineFormat | None,
     name: str,
 ) -> Response[Any]:
     """A timeline as the client asked for it: a JSON page or the whole of it as CSV."""
@@ -145,7 +145,7 @@ async def timeline(
     incident_id: Annotated[UUID | None, QueryParameter(description="Only this incident")] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-    format: TimelineFormat = None,
+    format: TimelineFormatParameter = None,
 ) -> Response[TimelinePage]:
     """Every statement, ordered by `published_at`, as known at `known_at`, with filters; as
     CSV with `Accept: text/csv` or `format=csv`."""

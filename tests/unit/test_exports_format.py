@@ -14,7 +14,14 @@ import msgspec
 import pytest
 
 from claimledger.api.claimreview import Publisher, claim_review, json_ld_script, rating
-from claimledger.api.negotiation import CSV, GEOJSON, JSON, NotAcceptable, choose
+from claimledger.api.negotiation import (
+    CSV,
+    GEOJSON,
+    JSON,
+    NotAcceptable,
+    TimelineFormat,
+    choose,
+)
 from claimledger.api.timeline_csv import COLUMNS, csv_lines, row_of, safe
 from claimledger.domain.values import Verdict
 
@@ -150,10 +157,10 @@ def test_nothing_acceptable_is_refused() -> None:
         answer("text/csv;q=0, application/json;q=0")
 
 
-def answer(accept: str | None, format_name: str | None = None) -> object:
+def answer(accept: str | None, format_name: TimelineFormat | None = None) -> object:
     return choose(accept, (JSON, CSV), format_name)
 
 
 def test_format_wins_over_accept() -> None:
-    assert answer("text/csv", "json") == JSON
+    assert answer("text/csv", TimelineFormat.JSON) == JSON
     assert choose("application/geo+json", (JSON, GEOJSON)) == GEOJSON
