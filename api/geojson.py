@@ -31,7 +31,7 @@ class GeoPoint(Struct, kw_only=True):
     """A GeoJSON Point: ``[longitude, latitude]``."""
 
     type: Literal["Point"] = "Point"
-    coordinates: tuple[float, float]
+    coordinates: Annotated[list[float], Meta(min_length=2, max_length=2)]
 
 
 class IncidentProperties(Struct, kw_only=True):
@@ -89,7 +89,7 @@ def feature(row: dict[str, Any]) -> IncidentFeature:
     lat, lon = place.get("lat"), place.get("lon")
     return IncidentFeature(
         id=row["id"],
-        geometry=None if lat is None or lon is None else GeoPoint(coordinates=(lon, lat)),
+        geometry=None if lat is None or lon is None else GeoPoint(coordinates=[lon, lat]),
         properties=IncidentProperties(
             id=row["id"],
             title=row["title"],
