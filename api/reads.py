@@ -131,7 +131,11 @@ class ReadContext:
 
         ``vary``: the answer was chosen by the ``Accept`` header (caches keep one per type)."""
         body = _encoder.encode(data)
-        etag = '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
+        digest = hashlib.sha256(body)
+        if media_type != "application/json":
+            # The same bytes as another type are another representation, with a tag of its own.
+            digest.update(media_type.encode())
+        etag = '"' + digest.hexdigest()[:40] + '"'
         headers = self.headers(etag, vary=vary)
         if self.has(etag):
             response: Response[Any] = Response(content=b"", status_code=304, headers=headers)

@@ -183,6 +183,7 @@ async def test_a_claim_review_needs_a_verdict_and_a_format_it_can_answer(desk: D
     as_json = await desk.get(path, "application/json")
     assert as_json.headers["content-type"].startswith("application/json")
     assert as_json.json() == review.json()
+    assert as_json.headers["etag"] != review.headers["etag"]
     refused = await desk.get(path, "text/csv")
     assert refused.status_code == 406
     assert refused.json()["type"] == "/problems/not-acceptable"

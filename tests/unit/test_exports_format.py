@@ -13,7 +13,13 @@ import extruct  # type: ignore[import-untyped]
 import msgspec
 import pytest
 
-from claimledger.api.claimreview import Publisher, claim_review, json_ld_script, rating
+from claimledger.api.claimreview import (
+    Publisher,
+    claim_review,
+    json_ld_script,
+    publisher_of,
+    rating,
+)
 from claimledger.api.negotiation import (
     CSV,
     GEOJSON,
@@ -24,6 +30,7 @@ from claimledger.api.negotiation import (
 )
 from claimledger.api.timeline_csv import COLUMNS, csv_lines, row_of, safe
 from claimledger.domain.values import Verdict
+from claimledger.runtime.settings import Settings
 
 VERDICT_AT = datetime(2024, 3, 13, 9, 0, tzinfo=UTC)
 HOSTILE = "</script><script>alert(1)</script><!-- & -->"
@@ -164,3 +171,20 @@ def answer(accept: str | None, format_name: TimelineFormat | None = None) -> obj
 def test_format_wins_over_accept() -> None:
     assert answer("text/csv", TimelineFormat.JSON) == JSON
     assert choose("application/geo+json", (JSON, GEOJSON)) == GEOJSON
+
+
+def test_the_public_url_and_the_publisher_are_settings() -> None:
+    settings = Settings.from_env(
+        {
+            "CLAIMLEDGER_PUBLIC_URL": "https://ledger.example.org/",
+            "CLAIMLEDGER_PUBLISHER_NAME": "The Desk",
+        }
+    )
+    assert settings.public_url == "https://ledger.example.org"
+    assert publisher_of(settings, settings.public_url) == Publisher(
+        "The Desk", "https://ledger.example.org"
+    )
+    assert Settings.from_env({}).public_url is None
+    assert Settings.from_env({}).publisher_name == "claimledger"
+    with pytest.raises(ValueError, match="not an http"):
+        Settings.from_env({"CLAIMLEDGER_PUBLIC_URL": "ledger.example.org"})
