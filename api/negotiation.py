@@ -8,6 +8,7 @@ client accepts that the operation answers is a 406 problem ``not-acceptable`` li
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -53,12 +54,14 @@ class TimelineFormat(StrEnum):
 
 
 def _quality(accepted: MediaTypeHeader) -> float:
+    """The range's ``q``, within 0..1 (one that is not a number weighs nothing)."""
     value = accepted.params.get("q")
     if value is None:
         return 1.0
     with suppress(ValueError):
-        return float(value)
-    return 1.0
+        quality = float(value)
+        return 0.0 if math.isnan(quality) else min(max(quality, 0.0), 1.0)
+    return 0.0
 
 
 def _matches(accepted: MediaTypeHeader, offered: str) -> bool:
@@ -81,8 +84,10 @@ def choose(
     by_name: Mapping[str, Representation] = {r.name: r for r in offered}
     if format_name is not None:
         return by_name[format_name.value]
-    header = (accept or "").strip() or "*/*"
+    header = (accept or "").strip()
+    # An Accept header without a single range is none: anything is accepted.
     ranges = [MediaTypeHeader(part.strip()) for part in header.split(",") if part.strip()]
+    ranges = ranges or [MediaTypeHeader("*/*")]
     best: tuple[float, int] | None = None
     chosen: Representation | None = None
     for index, representation in enumerate(offered):

@@ -151,6 +151,10 @@ def test_numbers_stay_numbers_and_text_is_guarded_in_a_row() -> None:
         ("text/csv;q=0.2, application/*;q=0.9", JSON),
         ("text/csv;q=0, */*", JSON),
         ("text/html,application/xhtml+xml,*/*;q=0.8", JSON),
+        ("TEXT/CSV", CSV),
+        (" , ,", JSON),
+        ("text/csv;q=nan, application/json;q=0.1", JSON),
+        ("text/csv;q=7, application/json;q=1", JSON),
     ],
 )
 def test_accept_chooses_by_the_clients_preference(accept: str | None, chosen: object) -> None:
@@ -162,6 +166,9 @@ def test_nothing_acceptable_is_refused() -> None:
         answer("application/geo+json")
     with pytest.raises(NotAcceptable):
         answer("text/csv;q=0, application/json;q=0")
+    for garbage in (";;;", "/", '"', "x" * 5000, "text/csv;q=-1"):
+        with pytest.raises(NotAcceptable):
+            answer(garbage)
 
 
 def answer(accept: str | None, format_name: TimelineFormat | None = None) -> object:
