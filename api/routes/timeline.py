@@ -99,9 +99,9 @@ def timeline_csv(read: ReadContext, filters: TimelineFilter, name: str) -> Respo
     _check(read, filters)
     # What the rows depend on: the filters and moments, not how the format or a wait was asked.
     asked = sorted(
-        (name, value)
-        for name, value in read.request.query_params.multi_items()
-        if name not in ("format", "min_position")
+        (parameter, value)
+        for parameter, value in read.request.query_params.multi_items()
+        if parameter not in ("format", "min_position")
     )
     key = f"csv {read.request.url.path} {asked} {read.watcher.position}".encode()
     etag = 'W/"' + hashlib.sha256(key).hexdigest()[:40] + '"'
