@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
@@ -20,7 +21,16 @@ from claimledger.api.metrics import RequestMetrics, metrics
 from claimledger.api.options import EveryMethodAllowed
 from claimledger.api.parameters import DeclaredParametersOnly
 from claimledger.api.problems import EXCEPTION_HANDLERS
-from claimledger.api.routes import claims, health, incidents, sources, stream, timeline, webhooks
+from claimledger.api.routes import (
+    changes,
+    claims,
+    health,
+    incidents,
+    sources,
+    stream,
+    timeline,
+    webhooks,
+)
 from claimledger.api.routes.stream import StreamCount
 from claimledger.api.web.routes import template_config, web_router
 from claimledger.runtime.bootstrap import Services, started
@@ -57,13 +67,14 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             incidents.list_incidents,
             incidents.get_incident,
             incidents.incident_timeline,
-            incidents.incident_changes,
+            changes.incident_changes,
             claims.record_statement,
             claims.record_statement_batch,
             claims.withdraw_statement,
             claims.give_verdict,
             claims.get_claim,
             claims.claim_history,
+            claims.get_claim_review,
             timeline.timeline,
             stream.stream,
             webhooks.create_webhook,
@@ -109,7 +120,19 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
 def openapi_document() -> str:
     """The OpenAPI document as committed in ``openapi/openapi.json``."""
     app = create_app(Settings(database_url="postgresql://unused@localhost/unused"))
-    return json.dumps(app.openapi_schema.to_schema(), indent=2, sort_keys=True) + "\n"
+    return json.dumps(_sorted(app.openapi_schema.to_schema()), indent=2) + "\n"
+
+
+def _sorted(node: Any) -> Any:
+    """Keys in order, but ``application/json`` first among an answer's media types: a client
+    generator takes the first it knows as the operation's answer."""
+    if isinstance(node, dict):
+        return {
+            k: _sorted(node[k]) for k in sorted(node, key=lambda k: (k != "application/json", k))
+        }
+    if isinstance(node, list):
+        return [_sorted(value) for value in node]
+    return node
 
 
 def openapi_config() -> OpenAPIConfig:

@@ -28,6 +28,8 @@ from litestar.routes import HTTPRoute
 
 from claimledger.api.examples import EXAMPLES
 from claimledger.api.examples_changes import CHANGE_EXAMPLES
+from claimledger.api.format_docs import document_formats
+from claimledger.api.negotiation import Representation
 from claimledger.api.problems import PROBLEM_JSON, PROBLEM_TYPES
 from claimledger.api.reads import POSITION_HEADER
 from claimledger.runtime.keys import Role
@@ -83,7 +85,7 @@ def _add_headers(response: OpenAPIResponse, *names: str) -> None:
     response.headers = {**(response.headers or {}), **{n: _header(n) for n in names}}
 
 
-def _problem_examples(code: str) -> dict[str, Example | Any]:
+def _problem_examples(code: str, operation_id: str | None = None) -> dict[str, Example | Any]:
     return {
         kind.slug: Example(
             summary=kind.title,
@@ -96,7 +98,7 @@ def _problem_examples(code: str) -> dict[str, Example | Any]:
             },
         )
         for kind in PROBLEM_TYPES.values()
-        if str(kind.status) == code
+        if str(kind.status) == code and (not kind.operations or operation_id in kind.operations)
     }
 
 
@@ -105,7 +107,7 @@ def _errors(operation: Operation) -> str:
     for code, response in sorted((operation.responses or {}).items()):
         if code >= "400" and isinstance(response, OpenAPIResponse) and response.content:
             if PROBLEM_JSON in response.content:
-                slugs = ", ".join(f"`{s}`" for s in _problem_examples(code))
+                slugs = ", ".join(f"`{s}`" for s in _problem_examples(code, operation.operation_id))
                 parts.append(f"{code} ({slugs})")
             else:
                 parts.append(code)
@@ -139,7 +141,9 @@ def _document_errors(operation: Operation) -> None:
         if not isinstance(response, OpenAPIResponse) or not response.content:
             continue
         if PROBLEM_JSON in response.content:
-            response.content[PROBLEM_JSON].examples = _problem_examples(error)
+            response.content[PROBLEM_JSON].examples = _problem_examples(
+                error, operation.operation_id
+            )
         if error == "503":
             _add_headers(response, "Retry-After")
         if error == "401":
@@ -176,7 +180,8 @@ def _document(operation: Operation, role: Role | None) -> None:
     example = {**EXAMPLES, **CHANGE_EXAMPLES}[str(operation.operation_id)]
     if isinstance(operation.request_body, RequestBody):
         _example(operation.request_body.content.get("application/json"), example.request)
-    _example((success.content or {}).get("application/json"), example.response)
+    for media_type, body in (success.content or {}).items():
+        _example(body, example.formats.get(media_type, example.response))
     lines = [
         (operation.description or operation.summary or "").strip(),
         f"**Role:** {_ROLES[role]}",
@@ -226,10 +231,12 @@ def _ready(operation: Operation) -> None:
 def document_operations(document: OpenAPI, app: Litestar) -> None:
     """Describe every operation of ``document`` (see the module's docstring)."""
     roles: dict[str, Role | None] = {}
+    formats: dict[str, tuple[Representation, ...]] = {}
     for route in app.routes:
         if isinstance(route, HTTPRoute):
             for handler in route.route_handlers:
                 roles[str(handler.operation_id)] = handler.opt.get("role")
+                formats[str(handler.operation_id)] = handler.opt.get("formats", ())
     for item in (document.paths or {}).values():
         for operation in (item.get, item.post, item.patch, item.delete):
             if operation is None:
@@ -238,4 +245,6 @@ def document_operations(document: OpenAPI, app: Litestar) -> None:
                 _stream(operation)
             elif operation.operation_id == "ready":
                 _ready(operation)
+            if offered := formats[str(operation.operation_id)]:
+                document_formats(document, operation, offered)
             _document(operation, roles[str(operation.operation_id)])

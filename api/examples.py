@@ -6,8 +6,15 @@ shapes are those the API answers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+import msgspec
+
+from claimledger.api.claimreview import Publisher, claim_review
+from claimledger.api.geojson import feature_collection
+from claimledger.api.timeline_csv import COLUMNS, csv_lines, row_of
 
 SOURCE = "3f0c2a1e-7b4d-4e8a-9c61-2d5f8e0b7a13"
 RELAY = "8a41c6d2-0e5f-4b7a-a3c9-61d2f7e8b054"
@@ -26,6 +33,8 @@ class OperationExample:
 
     response: Any
     request: Any = None
+    # What it answers in its other formats, by media type.
+    formats: dict[str, Any] = field(default_factory=dict)
 
 
 def _written(entity_id: str, position: int) -> dict[str, Any]:
@@ -283,3 +292,44 @@ EXAMPLES: dict[str, OperationExample] = {
         {**_DELIVERY, "webhook_id": "msg_test_5b1c", "type": "webhook.test", "position": None}
     ),
 }
+
+
+# The exports, made by the code that makes them, from the examples above.
+_VERDICT = {
+    **_CLAIM,
+    "verdict": "mostly_true",
+    "verdict_rationale": "The vehicle is geolocated; its type is not.",
+    "verdict_at": "2024-03-12T16:20:00.118204Z",
+}
+_ASSERTION = {
+    "published_at": "2024-03-12T10:52:00Z",
+    "url": "https://t.me/legionoffreedom/1",
+    "source_kind": "armed_group",
+    "source_name": 'Legion "Freedom of Russia"',
+    "source_url": None,
+}
+_PUBLISHER = Publisher(name="claimledger", url="https://ledger.example.org")
+EXAMPLES["getClaimReview"] = OperationExample(
+    msgspec.to_builtins(
+        claim_review(
+            _VERDICT, [_ASSERTION], _PUBLISHER, f"https://ledger.example.org/claims/{CLAIM}"
+        )
+    )
+)
+EXAMPLES["listIncidents"].formats["application/geo+json"] = msgspec.to_builtins(
+    feature_collection([_INCIDENT], None, None)
+)
+
+
+def _read(example: dict[str, Any]) -> dict[str, Any]:
+    """An example as the database gives it: instants as datetimes."""
+    return {
+        key: datetime.fromisoformat(value) if key.endswith(_INSTANTS) and value else value
+        for key, value in example.items()
+    }
+
+
+_INSTANTS = ("_at", "_from", "_to")
+_CSV = csv_lines([list(COLUMNS), row_of(_read(_STATEMENT), _read(_INCIDENT), "confirmed")]).decode()
+for _operation in ("getIncidentTimeline", "getTimeline"):
+    EXAMPLES[_operation].formats["text/csv"] = _CSV

@@ -46,6 +46,8 @@ class ProblemType:
     status: int
     title: str
     description: str
+    # The operations that answer it, when only some of those answering its status do.
+    operations: tuple[str, ...] = ()
 
 
 PROBLEM_TYPES: dict[str, ProblemType] = {
@@ -65,6 +67,21 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         ),
         ProblemType(
             "not-found", 404, "Not found", "The id in the path names nothing in the ledger."
+        ),
+        ProblemType(
+            "no-verdict",
+            404,
+            "No verdict",
+            "The claim has no editor's verdict (as known at `known_at`), so there is no review "
+            "of it to export.",
+            operations=("getClaimReview",),
+        ),
+        ProblemType(
+            "not-acceptable",
+            406,
+            "Not acceptable",
+            "None of the media types the Accept header (or `format`) asks for is one this "
+            "operation answers; the detail lists those it does.",
         ),
         ProblemType(
             "unknown-reference",
@@ -158,6 +175,7 @@ _HTTP_PROBLEMS = {
     401: "unauthorized",
     403: "forbidden",
     404: "not-found",
+    406: "not-acceptable",
     413: "too-large",
     503: "not-ready",
 }
@@ -240,7 +258,8 @@ def _list_choices(request: Request[Any, Any, Any], error: dict[str, Any]) -> Non
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[dict[str, Any]]:
     if isinstance(error, ValidationException):
         return _validation_error(request, error)
-    slug = _HTTP_PROBLEMS.get(error.status_code, "http-error")
+    # An error may name its own problem type (one of several answering its status).
+    slug = getattr(error, "problem", None) or _HTTP_PROBLEMS.get(error.status_code, "http-error")
     headers = dict(error.headers or {})
     if isinstance(error, NotAuthorizedException):
         headers.setdefault("WWW-Authenticate", 'Bearer realm="claimledger"')

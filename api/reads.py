@@ -124,20 +124,37 @@ class ReadContext:
     def known_at(self) -> datetime | None:
         return self.moment.known_at
 
-    def respond(self, data: T) -> Response[T]:
-        """Encode ``data`` with an ETag and cache headers; 304 when the client has it already."""
+    def respond(
+        self, data: T, media_type: str = "application/json", *, vary: bool = False
+    ) -> Response[T]:
+        """Encode ``data`` with an ETag and cache headers; 304 when the client has it already.
+
+        ``vary``: the answer was chosen by the ``Accept`` header (caches keep one per type)."""
         body = _encoder.encode(data)
-        etag = '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
+        digest = hashlib.sha256(body)
+        if media_type != "application/json":
+            # The same bytes as another type are another representation, with a tag of its own.
+            digest.update(media_type.encode())
+        etag = '"' + digest.hexdigest()[:40] + '"'
+        headers = self.headers(etag, vary=vary)
+        if self.has(etag):
+            response: Response[Any] = Response(content=b"", status_code=304, headers=headers)
+        else:
+            response = Response(content=body, media_type=media_type, headers=headers)
+        return response
+
+    def headers(self, etag: str, *, vary: bool = False) -> dict[str, str]:
+        """The headers of an answer with this ETag: position and cache control."""
         headers = {
             "ETag": etag,
             POSITION_HEADER: str(self.watcher.position),
             "Cache-Control": self._cache_control(),
         }
-        if etag in _etags(self.request.headers.get("if-none-match")):
-            response: Response[Any] = Response(content=b"", status_code=304, headers=headers)
-        else:
-            response = Response(content=body, media_type="application/json", headers=headers)
-        return response
+        return {**headers, "Vary": "Accept"} if vary else headers
+
+    def has(self, etag: str) -> bool:
+        """Whether the client's ``If-None-Match`` names ``etag`` (it may be answered 304)."""
+        return etag.removeprefix("W/") in _etags(self.request.headers.get("if-none-match"))
 
     def _cache_control(self) -> str:
         horizon = self.watcher.horizon

@@ -32,6 +32,16 @@ def _schedule(value: str | None) -> tuple[float, ...]:
     return tuple(float(part) for part in value.split(",") if part.strip())
 
 
+def _base_url(value: str | None) -> str | None:
+    if not value or not value.strip():
+        return None
+    url = value.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+        msg = f"{value!r} is not an http(s) URL"
+        raise ValueError(msg)
+    return url
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable. ``database_url`` is None until the embedded server is started."""
@@ -85,6 +95,13 @@ class Settings:
     # Where a projector or dispatcher run alone (`serve --role ...`) serves /metrics; None: not.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # The public base URL of the server (scheme, host, optional path, no trailing slash) that
+    # exported documents link to; None: the base URL each request came in on.
+    public_url: str | None = None
+    # Who publishes the reviews the ledger exports (ClaimReview's `author`); the URL defaults to
+    # the public URL.
+    publisher_name: str = "claimledger"
+    publisher_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -112,6 +129,9 @@ class Settings:
             if env.get("CLAIMLEDGER_METRICS_PORT")
             else None,
             metrics_host=env.get("CLAIMLEDGER_METRICS_HOST") or "127.0.0.1",
+            public_url=_base_url(env.get("CLAIMLEDGER_PUBLIC_URL")),
+            publisher_name=env.get("CLAIMLEDGER_PUBLISHER_NAME") or "claimledger",
+            publisher_url=_base_url(env.get("CLAIMLEDGER_PUBLISHER_URL")),
         )
 
     def with_database(self, url: str) -> Settings:

@@ -5,13 +5,22 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Response, get, post
+from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody
 
 from claimledger.api.auth import KEY_OPTIONAL, Role
-from claimledger.api.deps import DbDep, PrincipalDep, ReadDep, WriterDep
+from claimledger.api.claimreview import (
+    ClaimReview,
+    NoClaim,
+    load_claim_review,
+    publisher_of,
+)
+from claimledger.api.deps import DbDep, PrincipalDep, ReadDep, SettingsDep, WriterDep
 from claimledger.api.idempotency import Asked, IdempotencyKey, append_once, written
+from claimledger.api.negotiation import JSON, JSON_LD, choose
 from claimledger.api.paging import Cursor, Limit, decode_cursor, page_of
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
+from claimledger.api.public_url import public_base
 from claimledger.api.schemas.claims import Claim, HistoryItem, HistoryPage, VerdictCreate
 from claimledger.api.schemas.common import Written, WrittenBatch
 from claimledger.api.schemas.statements import (
@@ -200,3 +209,53 @@ async def claim_history(
     return read.respond(
         HistoryPage(items=[HistoryItem.of(row) for row in page], next_cursor=next_cursor)
     )
+
+
+class NoVerdict(HTTPException):
+    """The claim has no verdict (as known at the moment asked about): nothing to review."""
+
+    status_code = 404
+    problem = "no-verdict"
+
+
+REVIEW_FORMATS = (JSON_LD, JSON)
+
+
+@get(
+    "/claims/{claim_id:uuid}/claimreview",
+    operation_id="getClaimReview",
+    summary="A claim's review as schema.org ClaimReview (JSON-LD)",
+    tags=["claims"],
+    responses=problem_responses(*READ_PROBLEMS, 404, 406),
+    opt={"role": Role.READER, "formats": REVIEW_FORMATS},
+    security=KEY_OPTIONAL,
+    media_type=JSON_LD.media_type,
+)
+async def get_claim_review(
+    claim_id: FromPath[UUID], read: ReadDep, settings: SettingsDep
+) -> Response[ClaimReview]:
+    """The editors' verdict on the claim as a schema.org `ClaimReview`, as fact-check tools
+    read it: `claimReviewed` (the claim's text), `reviewRating` (true 5, mostly_true 4, mixed 3,
+    mostly_false 2, false 1 on a scale from `worstRating` 1 to `bestRating` 5, with the verdict's
+    name as `alternateName`; unproven is the name alone), `itemReviewed` (the `Claim`: the first
+    source to assert it as `author`, when, and the URLs of the statements asserting it as
+    `appearance`), `author` (the publisher: `CLAIMLEDGER_PUBLISHER_NAME`, `_URL`),
+    `datePublished` (the verdict's) and `url` (the claim's page,
+    `{CLAIMLEDGER_PUBLIC_URL}/claims/{id}`). As known at `known_at`. A claim without a verdict
+    is a 404 problem `no-verdict`; `Accept: application/json` gets the same document as JSON."""
+    chosen = choose(read.request.headers.get("accept"), REVIEW_FORMATS)
+    base_url = public_base(settings, read.request)
+    try:
+        review = await load_claim_review(
+            read.db,
+            claim_id,
+            known_at=read.known_at,
+            publisher=publisher_of(settings, base_url),
+            base_url=base_url,
+        )
+    except NoClaim:
+        raise NotFound("claim", claim_id) from None
+    if review is None:
+        when = "" if read.known_at is None else f" as known at {read.known_at.isoformat()}"
+        raise NoVerdict(detail=f"claim {claim_id} has no verdict{when}")
+    return read.respond(review, chosen.media_type, vary=True)

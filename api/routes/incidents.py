@@ -7,17 +7,26 @@ from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Request, Response, get, patch, post
+from litestar import Response, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from claimledger.api.auth import KEY_OPTIONAL, Role
-from claimledger.api.deps import PrincipalDep, ReadDep, ServicesDep, WriterDep
+from claimledger.api.deps import PrincipalDep, ReadDep, WriterDep
+from claimledger.api.geojson import feature_collection, next_href
 from claimledger.api.idempotency import IdempotencyKey, create_once, id_for, same, written
+from claimledger.api.negotiation import CSV, GEOJSON, JSON, IncidentFormat, choose
 from claimledger.api.paging import Cursor, Limit, decode_cursor, page_of
 from claimledger.api.problems import READ_PROBLEMS, WRITE_PROBLEMS, problem_responses
-from claimledger.api.reads import INSTANT, BadParameter, MinPosition, parse_instant, provide_read
-from claimledger.api.routes.timeline import TIMELINE_FILTERS, TimelineFilterDep, timeline_page
-from claimledger.api.schemas.changes import Change, ChangePage
+from claimledger.api.public_url import public_base
+from claimledger.api.reads import BadParameter
+from claimledger.api.routes.timeline import (
+    TIMELINE_FILTERS,
+    TIMELINE_FORMATS,
+    TimelineFilterDep,
+    TimelineFormatParameter,
+    timeline_csv,
+    timeline_page,
+)
 from claimledger.api.schemas.claims import ClaimCreate
 from claimledger.api.schemas.common import Written
 from claimledger.api.schemas.incidents import (
@@ -31,7 +40,6 @@ from claimledger.domain.claim import Claim as ClaimAggregate
 from claimledger.domain.errors import NotFound
 from claimledger.domain.incident import Incident as IncidentAggregate
 from claimledger.domain.values import Status
-from claimledger.projections.queries import changes as change_queries
 from claimledger.projections.queries import claims as claim_queries
 from claimledger.projections.queries import incidents as incident_queries
 from claimledger.store.db import session
@@ -167,13 +175,23 @@ def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
     return (min_lon, min_lat, max_lon, max_lat)
 
 
+INCIDENT_FORMATS = (JSON, GEOJSON)
+IncidentFormatParameter = Annotated[
+    IncidentFormat | None,
+    QueryParameter(
+        description="`geojson` for a GeoJSON FeatureCollection (as `Accept: "
+        "application/geo+json` asks). Wins over `Accept`."
+    ),
+]
+
+
 @get(
     "/incidents",
     operation_id="listIncidents",
     summary="List incidents",
     tags=["incidents"],
-    responses=problem_responses(*READ_PROBLEMS),
-    opt={"role": Role.READER},
+    responses=problem_responses(*READ_PROBLEMS, 406),
+    opt={"role": Role.READER, "formats": INCIDENT_FORMATS},
     security=KEY_OPTIONAL,
 )
 async def list_incidents(
@@ -184,12 +202,17 @@ async def list_incidents(
     bbox: BboxFilter = None,
     cursor: Cursor = None,
     limit: Limit = 50,
+    format: IncidentFormatParameter = None,
 ) -> Response[IncidentPage]:
     """Incidents, newest first, with claim counts and a headline status (as known at `known_at`).
 
     The headline is the first status any claim holds in the order contested, disputed,
     refuted, confirmed, denied, claimed, retracted, unverified; `status_counts` has them all.
+    With `Accept: application/geo+json` or `format=geojson`, the same page as a GeoJSON
+    FeatureCollection (longitude first; `geometry` null for an incident placed without
+    coordinates), with `next_cursor` and a `next` link.
     """
+    chosen = choose(read.request.headers.get("accept"), INCIDENT_FORMATS, format)
     before = decode_cursor(cursor, "incidents", tuple[int])
     filters = incident_queries.IncidentFilter(
         statuses=[s.value for s in status or ()],
@@ -205,8 +228,14 @@ async def list_incidents(
         limit=limit + 1,
     )
     page, next_cursor = page_of(rows, limit, "incidents", lambda row: (row["position"],))
+    if chosen == GEOJSON:
+        link = next_href(read.request, next_cursor, public_base(read.settings, read.request))
+        collection: Response[Any] = read.respond(
+            feature_collection(page, next_cursor, link), GEOJSON.media_type, vary=True
+        )
+        return collection
     return read.respond(
-        IncidentPage(items=[Incident.of(row) for row in page], next_cursor=next_cursor)
+        IncidentPage(items=[Incident.of(row) for row in page], next_cursor=next_cursor), vary=True
     )
 
 
@@ -236,8 +265,8 @@ async def get_incident(incident_id: FromPath[UUID], bitemporal_read: ReadDep) ->
     operation_id="getIncidentTimeline",
     summary="An incident's statements in order of publication",
     tags=["timelines"],
-    responses=problem_responses(*READ_PROBLEMS, 404),
-    opt={"role": Role.READER},
+    responses=problem_responses(*READ_PROBLEMS, 404, 406),
+    opt={"role": Role.READER, "formats": TIMELINE_FORMATS},
     security=KEY_OPTIONAL,
     dependencies=TIMELINE_FILTERS,
 )
@@ -247,88 +276,20 @@ async def incident_timeline(
     filters: TimelineFilterDep,
     cursor: Cursor = None,
     limit: Limit = 50,
+    format: TimelineFormatParameter = None,
 ) -> Response[TimelinePage]:
-    """Statements on the incident's claims, ordered by `published_at`, as known at `known_at`."""
+    """Statements on the incident's claims, ordered by `published_at`, as known at `known_at`;
+    as CSV with `Accept: text/csv` or `format=csv`."""
     read = bitemporal_read
+    filters = replace(filters, incident_id=incident_id)
+    if choose(read.request.headers.get("accept"), TIMELINE_FORMATS, format) == CSV:
+        if not await incident_queries.exists(read.db, incident_id, read.known_at):
+            raise NotFound("incident", incident_id)
+        return timeline_csv(read, filters, f"timeline-{incident_id}")
     async with session(read.db) as db:
         in_one = replace(read, db=db)
-        page = await timeline_page(in_one, replace(filters, incident_id=incident_id), cursor, limit)
+        page = await timeline_page(in_one, filters, cursor, limit)
         # A statement found says the incident was there; only an empty page needs to ask.
         if page.items or await incident_queries.exists(db, incident_id, read.known_at):
-            return read.respond(page)
+            return read.respond(page, vary=True)
         raise NotFound("incident", incident_id)
-
-
-# Optional to Litestar, so that a missing `from` is this API's problem naming it; the document
-# says it is required.
-WindowFrom = Annotated[
-    str | None,
-    QueryParameter(
-        name="from",
-        required=True,
-        description="The window's start, exclusive: changes recorded after this instant "
-        "(RFC 3339, with offset).",
-        schema_extra=INSTANT,
-    ),
-]
-WindowTo = Annotated[
-    str | None,
-    QueryParameter(
-        description="The window's end, inclusive: changes recorded at or before this instant "
-        "(RFC 3339, with offset); now when left out. The answer is the record as known at `to`.",
-        schema_extra=INSTANT,
-    ),
-]
-
-
-@get(
-    "/incidents/{incident_id:uuid}/changes",
-    operation_id="getIncidentChanges",
-    summary="What the ledger learned about an incident between two moments",
-    tags=["incidents"],
-    responses=problem_responses(*READ_PROBLEMS, 404),
-    opt={"role": Role.READER},
-    security=KEY_OPTIONAL,
-)
-async def incident_changes(
-    request: Request[Any, Any, Any],
-    incident_id: FromPath[UUID],
-    services: ServicesDep,
-    window_from: WindowFrom = None,
-    to: WindowTo = None,
-    min_position: MinPosition = None,
-    cursor: Cursor = None,
-    limit: Limit = 100,
-) -> Response[ChangePage]:
-    """Everything recorded about the incident in the window `(from, to]` of recorded time, in
-    the order the ledger recorded it (by `position`): revisions of its description, claims
-    added, statements recorded, withdrawals (with their reason), verdicts (with their rationale)
-    and the status changes of its claims (`from`, `to`, the reason and the statements that
-    decided it, right after the statement recorded or withdrawn that caused them). "What did we
-    learn since this morning's briefing?" in one request. An incident the ledger did not yet
-    have at `to` is a 404; a `from` after `to` is a 400."""
-    after = parse_instant("from", window_from)
-    if after is None:
-        raise BadParameter("from", "is required: the instant the window starts after")
-    until = parse_instant("to", to)
-    if until is not None and after > until:
-        raise BadParameter("from", "must not be after to")
-    # The answer is the record as known at `to`: cached like any read as known at a moment.
-    read = await provide_read(request, services, to, min_position)
-    resume_after = decode_cursor(cursor, "changes", tuple[int, int])
-    async with session(read.db) as db:
-        if not await incident_queries.exists(db, incident_id, until):
-            raise NotFound("incident", incident_id)
-        rows = await change_queries.between(
-            db, incident_id, after=after, until=until, resume_after=resume_after, limit=limit + 1
-        )
-    page, next_cursor = page_of(rows, limit, "changes", lambda row: (row["position"], row["rank"]))
-    return read.respond(
-        ChangePage(
-            incident_id=incident_id,
-            from_=after,
-            to=until,
-            items=[Change.of(row) for row in page],
-            next_cursor=next_cursor,
-        )
-    )

@@ -150,8 +150,9 @@ def test_every_operation_has_an_example_of_what_it_sends_and_answers(
         assert operation["requestBody"]["content"]["application/json"].get("examples"), name
     code, success = next((c, r) for c, r in operation["responses"].items() if c < "300")
     if code != "204":
-        (body,) = success["content"].values()
-        assert body.get("examples"), f"{name} {code} has no example"
+        # One example for each format the operation answers in.
+        for media_type, body in success["content"].items():
+            assert body.get("examples"), f"{name} {code} {media_type} has no example"
 
 
 @pytest.mark.parametrize(("name", "operation"), OPERATIONS, ids=[n for n, _ in OPERATIONS])
@@ -271,3 +272,25 @@ def test_every_example_is_valid_by_its_schema(
     validator = jsonschema_rs.Draft202012Validator(document)
     errors = [error.message for error in validator.iter_errors(value)]
     assert not errors, f"{where}: {errors}"
+
+
+def test_the_other_formats_are_documented_where_they_are_answered() -> None:
+    paths = DOCUMENT["paths"]
+    formats = {
+        "/v1/incidents": {"application/json", "application/geo+json"},
+        "/v1/incidents/{incident_id}/timeline": {"application/json", "text/csv"},
+        "/v1/timeline": {"application/json", "text/csv"},
+        "/v1/claims/{claim_id}/claimreview": {"application/ld+json", "application/json"},
+    }
+    for path, media_types in formats.items():
+        operation = paths[path]["get"]
+        assert set(operation["responses"]["200"]["content"]) == media_types, path
+        assert "406" in operation["responses"], path
+        assert "**Formats**" in operation["description"], path
+    geojson = paths["/v1/incidents"]["get"]["responses"]["200"]["content"]["application/geo+json"]
+    assert geojson["schema"] == {"$ref": "#/components/schemas/IncidentFeatureCollection"}
+    (example,) = geojson["examples"].values()
+    assert example["value"]["features"][0]["geometry"]["coordinates"] == [34.3033, 51.2725]
+    assert "no-verdict" in paths["/v1/claims/{claim_id}/claimreview"]["get"]["description"]
+    # The problem of one operation is not listed on the others answering the same status.
+    assert "no-verdict" not in paths["/v1/claims/{claim_id}"]["get"]["description"]
