@@ -12,7 +12,9 @@ from litestar import Request, get
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
+from claimledger.api.claimreview import json_ld_script, load_claim_review, publisher_of
 from claimledger.api.deps import ServicesDep
+from claimledger.api.public_url import public_base
 from claimledger.api.schemas.claims import Claim, HistoryItem
 from claimledger.api.schemas.record import SourceRecord
 from claimledger.api.schemas.sources import Source
@@ -64,7 +66,8 @@ async def claim_page(
     at: At = None,
     axis: Axis = None,
 ) -> Template | Redirect:
-    """The claim: its status and reasons, its verdict, its status history, its statements."""
+    """The claim: its status and reasons, its verdict (with its ClaimReview, embedded as
+    JSON-LD), its status history, its statements."""
     read = start(request, services, known_at, published_before, at, axis)
     if isinstance(read, Redirect):
         return read
@@ -83,6 +86,14 @@ async def claim_page(
         rows = await timelines.statements(db, on_claim, moment, after=None, limit=TIMELINE_LIMIT)
     claim = Claim.of(found)
     items = [TimelineItem.of(row) for row in rows]
+    base = public_base(services.settings, request)
+    review = await load_claim_review(
+        read.db,
+        claim_id,
+        known_at=moment.known_at,
+        publisher=publisher_of(services.settings, base),
+        base_url=base,
+    )
     last = history[-1].recorded_from if history else claim.recorded_at
     end = moment.known_at or max(datetime.now(UTC), last)
     return read.render(
@@ -92,6 +103,8 @@ async def claim_page(
         band=band(history, end),
         items=items,
         by_id={item.id: item for item in items},
+        review=review,
+        review_block=None if review is None else json_ld_script(review),
         incident_id=claim.incident_id,
     )
 

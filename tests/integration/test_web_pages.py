@@ -7,10 +7,13 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from html.parser import HTMLParser
+from typing import Any
 
+import extruct  # type: ignore[import-untyped]
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from pyld import jsonld  # type: ignore[import-untyped]
 
 from claimledger.api.app import create_app
 from claimledger.runtime.bootstrap import Services
@@ -286,3 +289,63 @@ async def test_the_source_page_shows_the_track_record(demo: tuple[Client, Scenar
     assert "Track record" in page.text
     assert re.search(r"Claims it asserted or denied: <strong>4</strong>", page.text)
     assert '<th scope="row">asserted</th><td>4</td>' in page.text
+
+
+SCHEMA = "http://schema.org/"
+
+
+def schema_org_loader(url: str, options: dict[str, Any]) -> dict[str, Any]:
+    """schema.org's context, served here (the network reaches no other host): its vocabulary."""
+    assert url.rstrip("/") in ("https://schema.org", "http://schema.org"), url
+    return {
+        "contentType": "application/ld+json",
+        "contextUrl": None,
+        "documentUrl": url,
+        "document": {"@context": {"@vocab": SCHEMA}},
+    }
+
+
+def value(node: dict[str, Any], name: str) -> Any:
+    (found,) = node[SCHEMA + name]
+    return found.get("@value", found)
+
+
+async def test_the_claim_page_embeds_its_claim_review(
+    demo: tuple[Client, Scenario], keys: Keys
+) -> None:
+    client, scenario = demo
+    vehicle = scenario.claim_id("raid", "vehicle")
+    path = f"/claims/{vehicle}"
+    before = await client.get(path)
+    assert "application/ld+json" not in before.text
+    hostile = "Geolocated. </script><script>alert(1)</script><!--"
+    written = await client.post(
+        f"/v1/claims/{vehicle}/verdicts",
+        json={"verdict": "mostly_true", "rationale": hostile},
+        headers=keys.header("editor"),
+    )
+    assert written.status_code == 201, written.text
+    settled = await client.get(
+        path.replace("/claims", "/v1/claims"),
+        params={"min_position": str(written.json()["position"])},
+    )
+    assert settled.status_code == 200
+    page = await client.get(path)
+    assert page.status_code == 200
+    assert "<script>alert(1)" not in page.text
+    assert "rated <strong>Mostly true</strong> (4 of 5)" in page.text
+    (review,) = extruct.extract(page.text, syntaxes=["json-ld"], uniform=True)["json-ld"]
+    (expanded,) = jsonld.expand(review, {"documentLoader": schema_org_loader})
+    assert expanded["@type"] == [SCHEMA + "ClaimReview"]
+    assert (
+        value(expanded, "claimReviewed") == "A Russian armoured vehicle was destroyed in Tyotkino"
+    )
+    assert value(expanded, "reviewBody") == hostile
+    assert value(expanded, "url") == f"http://testserver.local/claims/{vehicle}"
+    rating = value(expanded, "reviewRating")
+    assert (value(rating, "ratingValue"), value(rating, "alternateName")) == (4, "Mostly true")
+    claim_item = value(expanded, "itemReviewed")
+    assert value(value(claim_item, "author"), "name") == 'Legion "Freedom of Russia"'
+    # As known before the verdict, the page has no review.
+    earlier = await client.get(path, params={"known_at": TEN})
+    assert "application/ld+json" not in earlier.text
