@@ -38,6 +38,25 @@ def when(instant: datetime | None) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+# How an occurrence is shown, by how precisely its time is known.
+_PRECISE_TO = {
+    "minute": "%Y-%m-%d %H:%M UTC",
+    "hour": "%Y-%m-%d %H:00 UTC",
+    "day": "%Y-%m-%d",
+    "week": "the week of %Y-%m-%d",
+    "month": "%B %Y",
+    "year": "%Y",
+}
+
+
+def occurred(instant: datetime | None, precision: str | None) -> str:
+    """When an incident occurred, no more precisely than it is known."""
+    if instant is None:
+        return ""
+    pattern = _PRECISE_TO.get(str(precision or ""))
+    return instant.astimezone(UTC).strftime(pattern) if pattern else when(instant)
+
+
 def link(path: str, moment: Any, **params: str) -> str:
     """A link to another page that keeps the page's moment."""
     return url_with(path, [*params.items(), *moment_params(moment).items()])
@@ -52,7 +71,9 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(when=when, iso=rendered, reliability=reliability_label)
+    environment.filters.update(
+        when=when, occurred=occurred, iso=rendered, reliability=reliability_label
+    )
     environment.globals.update(asset=asset, link=link, HTMX=HTMX)
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 

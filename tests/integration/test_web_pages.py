@@ -104,8 +104,12 @@ async def test_the_incident_page_as_known_now_and_at_ten(demo: tuple[Client, Sce
     assert timeline_count(now.text) == 13
     assert "Kursk Oblast" in now.text
     assert "Glushkovsky District" in now.text
+    # Known to the day: shown as a day, not as midnight.
+    day = '<time datetime="2024-03-12T00:00:00Z">2024-03-12</time>'
+    assert f"<dt>Occurred</dt><dd>{day}" in now.text
     assert 'data-live="' in now.text
-    assert "(C: fairly reliable)" in now.text or "cannot be judged" in now.text
+    # Each statement's source with its reliability grade (the demo rates none: F).
+    assert now.text.count('<span class="grade" title="reliability">(F: cannot be judged)') == 13
     final = {k: v for k, v in scenario.final.items() if k != "explosions"}
     assert statuses(now.text)[1:] == list(final.values())
 
