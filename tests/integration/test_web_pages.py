@@ -353,3 +353,29 @@ async def test_the_claim_page_embeds_its_claim_review(
     # As known before the verdict, the page has no review.
     earlier = await client.get(path, params={"known_at": TEN})
     assert "application/ld+json" not in earlier.text
+
+
+async def test_the_slider_steps_through_the_moments_the_record_changed(
+    demo: tuple[Client, Scenario],
+) -> None:
+    client, scenario = demo
+    raid = str(scenario.incident_id("raid"))
+    now = await client.get("/moments", params={"incident_id": raid})
+    assert now.status_code == 200
+    assert now.headers["cache-control"] == "no-cache"
+    found = re.search(r'data-moments="([^"]+)"', now.text)
+    assert found
+    moments = found.group(1).split(" ")
+    # The incident and its claims (04:05), then each of its thirteen statements' recording.
+    assert moments[0] == "2024-03-12T04:05:00Z"
+    assert moments[-1] == "2024-03-12T16:25:00Z"
+    assert len(moments) == 14
+    assert f'max="{len(moments) - 1}" step="1" value="{len(moments) - 1}"' in now.text
+    at_ten = await client.get("/moments", params={"incident_id": raid, "known_at": TEN})
+    # 09:44, the last change by 10:00, is the sixth moment.
+    assert 'value="5"' in at_ten.text
+    assert "<output" in at_ten.text
+    assert ">2024-03-12T09:44:00Z</output>" in at_ten.text
+    bad = await client.get("/moments", params={"incident_id": "raid"})
+    assert bad.status_code == 400
+    assert "The field at fault: <code>incident_id</code>" in bad.text
