@@ -37,7 +37,7 @@ from claimledger.projections.queries.moment import Moment
 from claimledger.store.db import Db, session
 
 HOME_LIMIT = 100
-TIMELINE_LIMIT = 1000
+TIMELINE_LIMIT = 500
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 # The parameters of every page: the moment in its canonical form, and the control's form.
@@ -126,12 +126,9 @@ async def home(
 
 
 async def _sources(db: Db, items: list[TimelineItem], read: PageRead) -> dict[UUID, Source]:
-    found = {}
-    for source_id in dict.fromkeys(item.source_id for item in items):
-        row = await source_queries.get(db, source_id, known_at=read.moment.known_at)
-        if row is not None:
-            found[source_id] = Source.of(row)
-    return found
+    ids = list(dict.fromkeys(item.source_id for item in items))
+    rows = await source_queries.of_ids(db, ids, known_at=read.moment.known_at)
+    return {row["id"]: Source.of(row) for row in rows}
 
 
 def _places(incident: Incident, items: list[TimelineItem]) -> list[maps.Place]:
@@ -203,6 +200,7 @@ async def incident_page(
         sources=sources,
         map=maps.draw(_places(incident, items)),
         incident_id=incident_id,
+        limit=TIMELINE_LIMIT,
         since=after,
         since_is_later=later,
         changes=None if changed is None else [Change.of(row) for row in changed],

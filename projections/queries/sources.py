@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -50,4 +51,18 @@ async def get(db: Db, source_id: UUID, *, known_at: datetime | None) -> asyncpg.
         " WHERE s.id = $2 AND ($1::timestamptz IS NULL OR s.recorded_at <= $1)",
         known_at,
         source_id,
+    )
+
+
+async def of_ids(
+    db: Db, source_ids: Sequence[UUID], *, known_at: datetime | None
+) -> list[asyncpg.Record]:
+    """These sources (those the ledger had by ``known_at``), in one query."""
+    return list(
+        await db.fetch(
+            f"SELECT {_COLUMNS} FROM views.sources s"
+            " WHERE s.id = ANY($2::uuid[]) AND ($1::timestamptz IS NULL OR s.recorded_at <= $1)",
+            known_at,
+            list(source_ids),
+        )
     )
