@@ -21,6 +21,7 @@ from claimledger.api.options import EveryMethodAllowed
 from claimledger.api.parameters import DeclaredParametersOnly
 from claimledger.api.problems import EXCEPTION_HANDLERS
 from claimledger.api.routes import claims, health, incidents, sources, stream, timeline, webhooks
+from claimledger.api.routes.search import search
 from claimledger.api.routes.stream import StreamCount
 from claimledger.runtime.bootstrap import Services, started
 from claimledger.runtime.settings import Settings
@@ -62,6 +63,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             claims.get_claim,
             claims.claim_history,
             timeline.timeline,
+            search,
             stream.stream,
             webhooks.create_webhook,
             webhooks.list_webhooks,

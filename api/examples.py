@@ -251,6 +251,31 @@ EXAMPLES: dict[str, OperationExample] = {
         }
     ),
     "getTimeline": OperationExample({"items": [_STATEMENT], "next_cursor": None}),
+    "search": OperationExample(
+        {
+            "items": [
+                {
+                    "kind": "claim",
+                    "id": CLAIM,
+                    "rank": 0.6079271,
+                    "title": "A Russian armoured vehicle was destroyed in Tyotkino",
+                    "snippet": [
+                        {"text": "A Russian armoured vehicle was destroyed in ", "match": False},
+                        {"text": "Tyotkino", "match": True},
+                    ],
+                    "incident_id": INCIDENT,
+                    "claim_id": CLAIM,
+                    "source_id": None,
+                    "stance": None,
+                    "language": None,
+                    "published_at": None,
+                    "recorded_at": RECORDED_AT,
+                    "withdrawn_at": None,
+                }
+            ],
+            "next_cursor": "WyJzZWFyY2giLDAuNjA3OTI3MSwxLCIxZDliNGU2ZiJd",
+        }
+    ),
     "stream": OperationExample(
         "retry: 2000\r\nid: 14\r\nevent: claim.status_changed\r\n"
         'data: {"incident_id":"' + INCIDENT + '","claim_id":"' + CLAIM + '","from":"claimed",'

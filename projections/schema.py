@@ -224,6 +224,44 @@ UPDATE views.tracking SET position = 0, caught_up_at = NULL, updated_at = now()
 SELECT pg_notify('claimledger_projected', '0');
 """
 
+
+# Full-text search (``queries.search``). Every searchable text is indexed twice: as its words
+# ('simple': lower-cased, any script, any language, weight A or C) and as their stems ('russian':
+# the Russian stemmer for Cyrillic words and the English one for Latin-script words, weight B or
+# D), so an exact word ranks above an inflection of it, Russian and English inflections match,
+# and Ukrainian or any other language matches word for word (PostgreSQL has no Ukrainian
+# stemmer). Kept by PostgreSQL itself (generated columns), so the projector's COPY is unchanged.
+def _words(text: str, exact: str, stem: str) -> str:
+    return (
+        f"setweight(to_tsvector('simple'::regconfig, coalesce({text}, '')), '{exact}')"
+        f" || setweight(to_tsvector('russian'::regconfig, coalesce({text}, '')), '{stem}')"
+    )
+
+
+# An incident's summary and place name weigh less than its title.
+_DESCRIPTION_WORDS = (
+    _words("title", "A", "B")
+    + " || "
+    + _words("coalesce(summary, '') || ' ' || coalesce(place ->> 'name', '')", "C", "D")
+)
+SEARCH = f"""
+ALTER TABLE views.sources ADD COLUMN IF NOT EXISTS words tsvector
+    GENERATED ALWAYS AS ({_words("name", "A", "B")}) STORED;
+ALTER TABLE views.claims ADD COLUMN IF NOT EXISTS words tsvector
+    GENERATED ALWAYS AS ({_words("text", "A", "B")}) STORED;
+ALTER TABLE views.statements ADD COLUMN IF NOT EXISTS words tsvector
+    GENERATED ALWAYS AS ({_words("quote", "A", "B")}) STORED;
+ALTER TABLE views.incidents ADD COLUMN IF NOT EXISTS words tsvector
+    GENERATED ALWAYS AS ({_DESCRIPTION_WORDS}) STORED;
+ALTER TABLE views.incident_revisions ADD COLUMN IF NOT EXISTS words tsvector
+    GENERATED ALWAYS AS ({_DESCRIPTION_WORDS}) STORED;
+CREATE INDEX IF NOT EXISTS sources_words ON views.sources USING gin (words);
+CREATE INDEX IF NOT EXISTS claims_words ON views.claims USING gin (words);
+CREATE INDEX IF NOT EXISTS statements_words ON views.statements USING gin (words);
+CREATE INDEX IF NOT EXISTS incidents_words ON views.incidents USING gin (words);
+CREATE INDEX IF NOT EXISTS incident_revisions_words ON views.incident_revisions USING gin (words);
+"""
+
 MIGRATIONS: Sequence[tuple[str, str]] = (
     ("0101_views", VIEW_TABLES),
     ("0102_history_by_incident", HISTORY_BY_INCIDENT),
@@ -231,6 +269,7 @@ MIGRATIONS: Sequence[tuple[str, str]] = (
     ("0104_outbox", OUTBOX),
     ("0105_outbox_as_text", OUTBOX_AS_TEXT),
     ("0106_opposing_reasons", OPPOSING_REASONS),
+    ("0107_search", SEARCH),
 )
 
 # An outbox cursor at (position, LAST_SEQ) is past every entry of that position.
