@@ -166,10 +166,9 @@ def _statements(sql: _Sql, filters: SearchFilter, moment: bool) -> str:
             f"s.id, ts_rank(s.words, {_QUERY}, 1), s.incident_id, s.claim_id, s.source_id,"
             " s.stance, s.language, s.published_at, s.recorded_at,"
             " CASE WHEN $2::timestamptz IS NULL OR s.withdrawn_at <= $2 THEN s.withdrawn_at END,"
-            " src.name, s.quote",
+            " NULL::text, s.quote",
         )
-        + " FROM views.statements s JOIN views.sources src ON src.id = s.source_id"
-        f" WHERE {' AND '.join(where)}"
+        + f" FROM views.statements s WHERE {' AND '.join(where)}"
     )
 
 
@@ -219,7 +218,15 @@ async def search(
         )
     order_by = " ORDER BY h.rank DESC, h.kind_order, h.id"
     page = f"SELECT * FROM ({union}) h({', '.join(_COLUMNS)}){where}{order_by} LIMIT {sql(limit)}"
-    columns = ", ".join(f"h.{name}" for name in _COLUMNS if name != "document")
+    # A statement's title, its source's name, is looked up for the page's hits alone.
+    columns = ", ".join(
+        f"h.{name}"
+        if name != "title"
+        else "coalesce(h.title, (SELECT n.name FROM views.sources n WHERE n.id = h.source_id))"
+        " AS title"
+        for name in _COLUMNS
+        if name != "document"
+    )
     return list(
         await db.fetch(
             f"SELECT {columns}, ts_headline('russian', translate(h.document, '{START}{STOP}', ''),"
