@@ -225,32 +225,29 @@ SELECT pg_notify('claimledger_projected', '0');
 """
 
 
-# Full-text search (``queries.search``). Every searchable text is indexed twice: as its words
-# ('simple': lower-cased, any script, any language, weight A or C) and as their stems ('russian':
-# the Russian stemmer for Cyrillic words and the English one for Latin-script words, weight B or
-# D), so an exact word ranks above an inflection of it, Russian and English inflections match,
-# and Ukrainian or any other language matches word for word (PostgreSQL has no Ukrainian
-# stemmer). Kept by PostgreSQL itself (generated columns), so the projector's COPY is unchanged.
-def _words(text: str, exact: str, stem: str) -> str:
-    return (
-        f"setweight(to_tsvector('simple'::regconfig, coalesce({text}, '')), '{exact}')"
-        f" || setweight(to_tsvector('russian'::regconfig, coalesce({text}, '')), '{stem}')"
-    )
+# Full-text search (``queries.search``): each searchable text's words, stemmed by PostgreSQL's
+# 'russian' configuration (the Russian stemmer for Cyrillic words, the English one for
+# Latin-script words), as the query is. Ukrainian, which PostgreSQL has no stemmer for, and any
+# other language are stemmed the same way on both sides, so a word always finds itself. One
+# configuration, not one a language: parsing a text costs the projector about as much as writing
+# its row. Kept by PostgreSQL itself (generated columns), so the projector's COPY is unchanged.
+def _words(text: str, weight: str = "A") -> str:
+    return f"setweight(to_tsvector('russian'::regconfig, coalesce({text}, '')), '{weight}')"
 
 
 # An incident's summary and place name weigh less than its title.
 _DESCRIPTION_WORDS = (
-    _words("title", "A", "B")
+    _words("title")
     + " || "
-    + _words("coalesce(summary, '') || ' ' || coalesce(place ->> 'name', '')", "C", "D")
+    + _words("coalesce(summary, '') || ' ' || coalesce(place ->> 'name', '')", "B")
 )
 SEARCH = f"""
 ALTER TABLE views.sources ADD COLUMN IF NOT EXISTS words tsvector
-    GENERATED ALWAYS AS ({_words("name", "A", "B")}) STORED;
+    GENERATED ALWAYS AS ({_words("name")}) STORED;
 ALTER TABLE views.claims ADD COLUMN IF NOT EXISTS words tsvector
-    GENERATED ALWAYS AS ({_words("text", "A", "B")}) STORED;
+    GENERATED ALWAYS AS ({_words("text")}) STORED;
 ALTER TABLE views.statements ADD COLUMN IF NOT EXISTS words tsvector
-    GENERATED ALWAYS AS ({_words("quote", "A", "B")}) STORED;
+    GENERATED ALWAYS AS ({_words("quote")}) STORED;
 ALTER TABLE views.incidents ADD COLUMN IF NOT EXISTS words tsvector
     GENERATED ALWAYS AS ({_DESCRIPTION_WORDS}) STORED;
 ALTER TABLE views.incident_revisions ADD COLUMN IF NOT EXISTS words tsvector

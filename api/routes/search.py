@@ -29,7 +29,8 @@ Query = Annotated[
         max_length=MAX_QUERY,
         description="What to look for, as in a web search engine: words (all must occur, in any "
         'inflection Russian or English stemming knows), `"a phrase"`, `or`, `-word` to '
-        f"exclude. 1-{MAX_QUERY} characters, with at least one word.",
+        f"exclude. 1-{MAX_QUERY} characters, with at least one word that is not as common as "
+        "`the`.",
         examples=[],
     ),
 ]
@@ -64,10 +65,10 @@ async def search(
     """Incident titles, summaries and place names, claim texts, statement quotes and source
     names that match `q`, best first, each with a snippet, as known at `known_at`.
 
-    Words match exactly (any language, any script) or by their stem (Russian and English):
-    "Тёткина" finds "Тёткино"; a Ukrainian or other word matches as written. Ranking puts an
-    exact word above an inflection, a title above a summary, a short text that is all match
-    above a long one that mentions it.
+    Words match by their stem (Russian for Cyrillic, English for Latin script), the text's and
+    the query's alike: "Тёткина" finds "Тёткино", "destroying" finds "destroyed", and a word of
+    Ukrainian or any other language finds itself. Ranking puts a title above a summary, a short
+    text that is all match above a long one that mentions it.
 
     `snippet` is plain text in parts, the matched words marked `"match": true`; it is never
     HTML. Filters narrow the hits: `incident_id` and `country` (the incident's, as described
@@ -91,7 +92,9 @@ async def search(
         read.db, text, filters, known_at=read.known_at, after=after, limit=limit + 1
     )
     if not rows and not await search_queries.has_words(read.db, text):
-        raise BadParameter("q", "holds no word to search for")
+        raise BadParameter(
+            "q", "holds no word to search for (only punctuation or words as common as 'the')"
+        )
     page, next_cursor = page_of(
         rows, limit, "search", lambda row: (row["rank"], row["kind_order"], row["id"])
     )

@@ -1,15 +1,16 @@
 """Full-text search over incidents, claims, statements and sources, as known now or at a moment.
 
-Each searchable text has its words kept by PostgreSQL (``schema.SEARCH``): the exact words and
-their stems. A query is read by ``websearch_to_tsquery``, which takes any text (``"a phrase"``,
-``or``, ``-word``) and never fails, both ways, and a text matches when either reading matches:
-"Тёткина" finds "Тёткино" through the Russian stem, "Тьоткіно" finds "Тьоткіно" word for word.
+Each searchable text has its words kept by PostgreSQL (``schema.SEARCH``), stemmed by the
+'russian' configuration (Russian stems for Cyrillic, English ones for Latin-script words). A
+query is read the same way by ``websearch_to_tsquery``, which takes any text (``"a phrase"``,
+``or``, ``-word``) and never fails: "Тёткина" finds "Тёткино" through their stem, "destroying"
+finds "destroyed", "Тьоткіно" finds "Тьоткіно".
 
 Hits of every kind are ranked together by ``ts_rank`` (normalised by the text's length, so a
-short title that is all match ranks above a long quote that mentions it), an exact word above an
-inflection, a title above a summary; equal ranks go incident, claim, statement, source, then id.
-As known at a moment, a hit is what the ledger had recorded by then: an incident's description
-current then, a statement withdrawn only if withdrawn by then.
+short title that is all match ranks above a long quote that mentions it), a title above a
+summary; equal ranks go incident, claim, statement, source, then id. As known at a moment, a hit
+is what the ledger had recorded by then: an incident's description current then, a statement
+withdrawn only if withdrawn by then.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ KINDS = ("incident", "claim", "statement", "source")
 # A snippet's matches are marked with two characters of Unicode's private use area (taken out
 # of the text first), never with markup: ``snippet_parts`` splits on them.
 START, STOP = "\ue000", "\ue001"
-_QUERY = "(websearch_to_tsquery('simple', $1) || websearch_to_tsquery('russian', $1))"
+_QUERY = "websearch_to_tsquery('russian', $1)"
 # A text this short is shown whole; a longer one by up to two passages around its matches.
 _WHOLE = 400
 _WHOLE_OPTIONS = f"StartSel={START}, StopSel={STOP}, HighlightAll=true"
@@ -238,7 +239,8 @@ async def search(
 
 
 async def has_words(db: Db, text: str) -> bool:
-    """Whether ``text`` holds anything to search for (not only punctuation or stop words)."""
+    """Whether ``text`` holds a word to search for (not only punctuation or words too common to
+    be indexed, such as "the")."""
     return bool(await db.fetchval(f"SELECT numnode({_QUERY}) > 0", text))
 
 
