@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 from uuid import UUID
 
@@ -82,6 +83,8 @@ async def search(
     if not text:
         raise BadParameter("q", "must hold at least one word")
     after = decode_cursor(cursor, "search", tuple[float, int, UUID])
+    if after is not None and not (0 <= after[0] < math.inf and 0 <= after[1] < len(HitKind)):
+        raise BadParameter("cursor", "not a cursor this list gave out")
     filters = search_queries.SearchFilter(
         kinds=[k.value for k in kind or ()],
         incident_id=incident_id,

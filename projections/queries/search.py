@@ -214,7 +214,7 @@ async def search(
     if after is not None:
         rank, order, last = sql(after[0]), sql(after[1]), sql(after[2])
         where = (
-            f" WHERE h.rank < {rank}::real OR (h.rank = {rank}::real"
+            f" WHERE h.rank < {rank}::float8 OR (h.rank = {rank}::float8"
             f" AND (h.kind_order, h.id) > ({order}::int, {last}::uuid))"
         )
     order_by = " ORDER BY h.rank DESC, h.kind_order, h.id"

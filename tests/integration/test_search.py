@@ -3,6 +3,8 @@ inflections, ranking, every filter, known_at, paging and bad input."""
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +25,7 @@ pytestmark = pytest.mark.anyio
 EXACT = "Бои продолжаются в Тёткино"
 INFLECTED = "Бои продолжаются в Тёткине"
 UKRAINIAN = "Легіон контролює Тьоткіно"
+CLAIM = "d619e0a0-cbe1-5150-8c54-17e84a9034d0"
 
 
 @dataclass
@@ -41,6 +44,10 @@ class Demo:
 
     async def texts(self, **params: Any) -> list[str]:
         return [snippet(hit) for hit in (await self.search(limit="200", **params))["items"]]
+
+
+def cursor(*values: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).rstrip(b"=").decode()
 
 
 def snippet(hit: dict[str, Any]) -> str:
@@ -254,6 +261,10 @@ async def test_answers_carry_the_read_headers(demo: Demo) -> None:
         ({"q": "Tyotkino", "limit": "0"}, "limit"),
         ({"q": "Tyotkino", "cursor": "bm90LWEtY3Vyc29y"}, "cursor"),
         ({"q": "Tyotkino", "query": "Tyotkino"}, "query"),
+        ({"q": "Tyotkino", "cursor": cursor("search", 1e300, 2**40, CLAIM)}, "cursor"),
+        ({"q": "Tyotkino", "cursor": cursor("search", 0.5, -1, CLAIM)}, "cursor"),
+        ({"q": "Tyotkino", "cursor": cursor("search", -0.5, 1, CLAIM)}, "cursor"),
+        ({"q": "Tyotkino", "cursor": cursor("timeline", 0.5, 1, CLAIM)}, "cursor"),
     ],
 )
 async def test_bad_searches_are_a_400_naming_the_parameter(
