@@ -231,6 +231,8 @@ SELECT pg_notify('claimledger_projected', '0');
 # other language are stemmed the same way on both sides, so a word always finds itself. One
 # configuration, not one a language: parsing a text costs the projector about as much as writing
 # its row. Kept by PostgreSQL itself (generated columns), so the projector's COPY is unchanged.
+# Incidents are found by their revisions (the latest is the current description): the projector
+# only ever adds those, while it rewrites an incident's row with every batch that touches it.
 def _words(text: str, weight: str = "A") -> str:
     return f"setweight(to_tsvector('russian'::regconfig, coalesce({text}, '')), '{weight}')"
 
@@ -248,14 +250,11 @@ ALTER TABLE views.claims ADD COLUMN IF NOT EXISTS words tsvector
     GENERATED ALWAYS AS ({_words("text")}) STORED;
 ALTER TABLE views.statements ADD COLUMN IF NOT EXISTS words tsvector
     GENERATED ALWAYS AS ({_words("quote")}) STORED;
-ALTER TABLE views.incidents ADD COLUMN IF NOT EXISTS words tsvector
-    GENERATED ALWAYS AS ({_DESCRIPTION_WORDS}) STORED;
 ALTER TABLE views.incident_revisions ADD COLUMN IF NOT EXISTS words tsvector
     GENERATED ALWAYS AS ({_DESCRIPTION_WORDS}) STORED;
 CREATE INDEX IF NOT EXISTS sources_words ON views.sources USING gin (words);
 CREATE INDEX IF NOT EXISTS claims_words ON views.claims USING gin (words);
 CREATE INDEX IF NOT EXISTS statements_words ON views.statements USING gin (words);
-CREATE INDEX IF NOT EXISTS incidents_words ON views.incidents USING gin (words);
 CREATE INDEX IF NOT EXISTS incident_revisions_words ON views.incident_revisions USING gin (words);
 """
 

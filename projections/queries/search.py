@@ -105,31 +105,30 @@ def _country_of(incident: str, moment: bool) -> str:
 
 
 def _incidents(sql: _Sql, filters: SearchFilter, moment: bool) -> str:
-    # As known at $2, an incident is found by the description it had then.
-    table = "views.incident_revisions" if moment else "views.incidents"
-    ident = "t.incident_id" if moment else "t.id"
-    recorded = "(SELECT i.recorded_at FROM views.incidents i WHERE i.id = t.incident_id)"
-    # ($2, the moment, is named even when it is None: PostgreSQL must learn its type.)
-    where = [f"t.words @@ {_QUERY}", "$2::timestamptz IS NULL"]
+    # An incident is found by its latest revision (by $2): the description it had then.
+    latest = (
+        "SELECT max(l.position) FROM views.incident_revisions l WHERE l.incident_id = t.incident_id"
+    )
+    where = [f"t.words @@ {_QUERY}"]
     if moment:
-        where[1:] = [
-            "t.recorded_at <= $2",
-            "t.position = (SELECT max(l.position) FROM views.incident_revisions l"
-            " WHERE l.incident_id = t.incident_id AND l.recorded_at <= $2)",
-        ]
+        where += ["t.recorded_at <= $2", f"t.position = ({latest} AND l.recorded_at <= $2)"]
+    else:
+        # ($2, the moment, is named even when it is None: PostgreSQL must learn its type.)
+        where += ["$2::timestamptz IS NULL", f"t.position = ({latest})"]
     if filters.incident_id is not None:
-        where.append(f"{ident} = {sql(filters.incident_id)}")
+        where.append(f"t.incident_id = {sql(filters.incident_id)}")
     if filters.country is not None:
         where.append(f"t.country = {sql(filters.country)}")
+    # Its recorded_at (when it was opened) is looked up for the page's hits alone.
     return (
         _select(
             "incident",
-            f"{ident}, ts_rank(t.words, {_QUERY}, 1), {ident}, NULL::uuid, NULL::uuid,"
-            " NULL::text, NULL::text, NULL::timestamptz,"
-            f" {recorded if moment else 't.recorded_at'}, NULL::timestamptz, t.title,"
+            f"t.incident_id, ts_rank(t.words, {_QUERY}, 1), t.incident_id, NULL::uuid,"
+            " NULL::uuid, NULL::text, NULL::text, NULL::timestamptz, NULL::timestamptz,"
+            " NULL::timestamptz, t.title,"
             " concat_ws(E'\\n', t.title, t.summary, t.place ->> 'name')",
         )
-        + f" FROM {table} t WHERE {' AND '.join(where)}"
+        + f" FROM views.incident_revisions t WHERE {' AND '.join(where)}"
     )
 
 
@@ -219,12 +218,15 @@ async def search(
         )
     order_by = " ORDER BY h.rank DESC, h.kind_order, h.id"
     page = f"SELECT * FROM ({union}) h({', '.join(_COLUMNS)}){where}{order_by} LIMIT {sql(limit)}"
-    # A statement's title, its source's name, is looked up for the page's hits alone.
+    # A statement's title, its source's name, and an incident's recorded_at are looked up for
+    # the page's hits alone.
+    looked_up = {
+        "title": "coalesce(h.title, (SELECT n.name FROM views.sources n WHERE n.id = h.source_id))",
+        "recorded_at": "coalesce(h.recorded_at,"
+        " (SELECT i.recorded_at FROM views.incidents i WHERE i.id = h.incident_id))",
+    }
     columns = ", ".join(
-        f"h.{name}"
-        if name != "title"
-        else "coalesce(h.title, (SELECT n.name FROM views.sources n WHERE n.id = h.source_id))"
-        " AS title"
+        f"{looked_up[name]} AS {name}" if name in looked_up else f"h.{name}"
         for name in _COLUMNS
         if name != "document"
     )
