@@ -31,6 +31,7 @@ from claimledger.api.routes import (
     timeline,
     webhooks,
 )
+from claimledger.api.routes.search import search
 from claimledger.api.routes.stream import StreamCount
 from claimledger.api.web.routes import template_config, web_router
 from claimledger.runtime.bootstrap import Services, started
@@ -76,6 +77,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             claims.claim_history,
             claims.get_claim_review,
             timeline.timeline,
+            search,
             stream.stream,
             webhooks.create_webhook,
             webhooks.list_webhooks,

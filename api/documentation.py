@@ -28,6 +28,7 @@ from litestar.routes import HTTPRoute
 
 from claimledger.api.examples import EXAMPLES
 from claimledger.api.examples_changes import CHANGE_EXAMPLES
+from claimledger.api.examples_search import SEARCH_EXAMPLES
 from claimledger.api.format_docs import document_formats
 from claimledger.api.negotiation import Representation
 from claimledger.api.problems import PROBLEM_JSON, PROBLEM_TYPES
@@ -177,7 +178,7 @@ def _document(operation: Operation, role: Role | None) -> None:
         headers.append("Cache-Control")
     if "503" in responses:
         headers.append("Retry-After")
-    example = {**EXAMPLES, **CHANGE_EXAMPLES}[str(operation.operation_id)]
+    example = {**EXAMPLES, **CHANGE_EXAMPLES, **SEARCH_EXAMPLES}[str(operation.operation_id)]
     if isinstance(operation.request_body, RequestBody):
         _example(operation.request_body.content.get("application/json"), example.request)
     for media_type, body in (success.content or {}).items():

@@ -10,7 +10,11 @@ READ_ROUTES = {
     "timeline": "GET /v1/incidents/{id}/timeline?limit=20",
     "claim_known_at": "GET /v1/claims/{id}?known_at=T",
     "incidents_list": "GET /v1/incidents?status=disputed&known_at=T",
+    "search": "GET /v1/search?q=…",
 }
+# What a read route must keep at concurrency 32 on the full corpus, when it is not a share of
+# the bare lookup's rate and a p99 of 30 ms: (share of the baseline or None, p99 in ms).
+READ_TARGETS: dict[str, tuple[float | None, float]] = {"search": (None, 50)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +158,8 @@ def rows(r: dict[str, Any]) -> list[Row]:
     read = r.get("read") or {}
     for key, label in READ_ROUTES.items():
         fig = read.get(key) or {}
+        share, p99 = READ_TARGETS.get(key, (0.6, 30))
+        fast = _le(fig.get("p99_ms"), p99)
         out.append(
             Row(
                 f"Read, concurrency 32: `{label}`",
@@ -161,8 +167,8 @@ def rows(r: dict[str, Any]) -> list[Row]:
                 f" p99 {_ms(fig.get('p99_ms'))}",
                 f"bare lookup route: {_num(base)} req/s",
                 _ratio(fig.get("ratio")),
-                "≥ 0.6 x baseline, p99 ≤ 30 ms",
-                met(_all(_ge(fig.get("ratio"), 0.6), _le(fig.get("p99_ms"), 30)), full_only=True),
+                (f"≥ {share} x baseline, " if share else "") + f"p99 ≤ {p99:g} ms",
+                met(_all(_ge(fig.get("ratio"), share), fast) if share else fast, full_only=True),
             )
         )
     webhook_note = r.get("webhook_note")

@@ -11,7 +11,7 @@ The order of the phases (each bounded in count and time):
 4. ``claimledger rebuild`` with no server running (*rebuild*);
 5. ``claimledger serve`` again, ``VACUUM ANALYZE`` (the state autovacuum reaches by itself soon
    after a bulk load), then: in-process single saves, single statements over HTTP, in-process
-   single saves again; the bare lookup app and the three read routes at concurrency 32, the bare
+   single saves again; the bare lookup app and the four read routes at concurrency 32, the bare
    app again; write → visible; write → webhook; the server's RSS;
 6. stop everything, drop the database, write ``results.json`` and print the table.
 """
@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 import psycopg
@@ -507,6 +508,31 @@ class Run:
         )
         return [row[0].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") for row in rows]
 
+    def searches(self, count: int, moments: list[str]) -> list[tuple[str, str, Any]]:
+        """Searches as a desk types them: mostly a place's name (alone, with a word of the
+        incident's title, or in another case), some a common word of the quotes, a quarter as
+        known at a past moment."""
+        rng = self.rng
+        places = [
+            row[0]
+            for row in self.sql(
+                "SELECT place ->> 'name' FROM views.incidents WHERE place IS NOT NULL"
+                " ORDER BY position LIMIT 2000"
+            )
+        ]
+        common = ("explosions", "satellite imagery", "footage geolocated", "ministry losses")
+        requests = []
+        for _ in range(count):
+            place = rng.choice(places)
+            q = rng.choice((place, place, place.lower(), f"shelling {place}", f"{place} or drone"))
+            if rng.random() < 0.1:
+                q = rng.choice(common)
+            params = {"q": q, "limit": "20"}
+            if rng.random() < 0.25:
+                params["known_at"] = rng.choice(moments)
+            requests.append(("GET", f"/v1/search?{urlencode(params)}", None))
+        return requests
+
     def reads(self, port: int, stack: ExitStack) -> None:
         plan = self.plan
         bare_port = free_port()
@@ -527,6 +553,7 @@ class Run:
             "incidents_list": [
                 ("GET", f"/v1/incidents?status=disputed&known_at={m}", None) for m in moments
             ],
+            "search": self.searches(plan.read_targets, moments),
         }
         bare_requests = [("GET", f"/bare/{c}", None) for c in claims]
 

@@ -234,6 +234,40 @@ CREATE INDEX IF NOT EXISTS claim_history_incident_recorded
     ON views.claim_history (incident_id, recorded_from);
 """
 
+
+# Full-text search (``queries.search``): each searchable text's words, stemmed by PostgreSQL's
+# 'russian' configuration (the Russian stemmer for Cyrillic words, the English one for
+# Latin-script words), as the query is. Ukrainian, which PostgreSQL has no stemmer for, and any
+# other language are stemmed the same way on both sides, so a word always finds itself. One
+# configuration, not one a language: parsing a text costs the projector about as much as writing
+# its row. Kept by PostgreSQL itself (generated columns), so the projector's COPY is unchanged.
+# Incidents are found by their revisions (the latest is the current description): the projector
+# only ever adds those, while it rewrites an incident's row with every batch that touches it.
+def _words(text: str, weight: str = "A") -> str:
+    return f"setweight(to_tsvector('russian'::regconfig, coalesce({text}, '')), '{weight}')"
+
+
+# An incident's summary and place name weigh less than its title.
+_DESCRIPTION_WORDS = (
+    _words("title")
+    + " || "
+    + _words("coalesce(summary, '') || ' ' || coalesce(place ->> 'name', '')", "B")
+)
+SEARCH = f"""
+ALTER TABLE views.sources ADD COLUMN IF NOT EXISTS words tsvector
+    GENERATED ALWAYS AS ({_words("name")}) STORED;
+ALTER TABLE views.claims ADD COLUMN IF NOT EXISTS words tsvector
+    GENERATED ALWAYS AS ({_words("text")}) STORED;
+ALTER TABLE views.statements ADD COLUMN IF NOT EXISTS words tsvector
+    GENERATED ALWAYS AS ({_words("quote")}) STORED;
+ALTER TABLE views.incident_revisions ADD COLUMN IF NOT EXISTS words tsvector
+    GENERATED ALWAYS AS ({_DESCRIPTION_WORDS}) STORED;
+CREATE INDEX IF NOT EXISTS sources_words ON views.sources USING gin (words);
+CREATE INDEX IF NOT EXISTS claims_words ON views.claims USING gin (words);
+CREATE INDEX IF NOT EXISTS statements_words ON views.statements USING gin (words);
+CREATE INDEX IF NOT EXISTS incident_revisions_words ON views.incident_revisions USING gin (words);
+"""
+
 MIGRATIONS: Sequence[tuple[str, str]] = (
     ("0101_views", VIEW_TABLES),
     ("0102_history_by_incident", HISTORY_BY_INCIDENT),
@@ -241,7 +275,8 @@ MIGRATIONS: Sequence[tuple[str, str]] = (
     ("0104_outbox", OUTBOX),
     ("0105_outbox_as_text", OUTBOX_AS_TEXT),
     ("0106_opposing_reasons", OPPOSING_REASONS),
-    ("0117_changes_by_recorded_time", CHANGES_BY_RECORDED_TIME),
+    ("0107_search", SEARCH),
+    ("0108_changes_by_recorded_time", CHANGES_BY_RECORDED_TIME),
 )
 
 # An outbox cursor at (position, LAST_SEQ) is past every entry of that position.

