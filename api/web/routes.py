@@ -13,7 +13,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from claimledger.api.web import pages, records
+from claimledger.api.web import pages, records, search_page
 from claimledger.api.web.errors import PAGE_ERRORS
 from claimledger.api.web.moment import moment_params, rendered, url_with
 from claimledger.domain.values import reliability_label
@@ -79,7 +79,8 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 
 
 def web_router() -> Router:
-    """The pages at ``/``, ``/incidents/…``, ``/claims/…``, ``/sources/…``; their assets at
+    """The pages at ``/``, ``/search``, ``/incidents/…``, ``/claims/…``, ``/sources/…``; their
+    assets at
     ``/web/assets/``. None is part of the OpenAPI document."""
     return Router(
         "/",
@@ -89,6 +90,7 @@ def web_router() -> Router:
             records.claim_page,
             records.source_page,
             records.moments_fragment,
+            search_page.search_page,
             create_static_files_router(
                 path=ASSETS_PATH,
                 directories=[HERE / "static"],

@@ -1,4 +1,4 @@
-"""The workspace in a real browser: find the Tyotkino raid, read it as known at 10:00 and by
+"""The workspace in a real browser: search for the Tyotkino raid, read it as known at 10:00 and by
 what was published before 11:00, compare two moments, and watch a badge change live when a
 statement is recorded.
 
@@ -85,7 +85,8 @@ def timeline(page: Page) -> int:
 
 
 def find_the_raid(page: Page, base: str) -> None:
-    """Home lists the incidents with their headline, a map, and Tyotkino among the places."""
+    """Home lists the incidents with their headline, a map, and Tyotkino among the places; its
+    search finds the raid."""
     page.goto(f"{base}/")
     expect(page.get_by_role("heading", name="Incidents", exact=True)).to_be_visible()
     raid = page.locator("li.incident", has_text="Tyotkino")
@@ -99,7 +100,14 @@ def find_the_raid(page: Page, base: str) -> None:
     assert parse_qs(urlsplit(page.url).query) == {"status": ["refuted"]}
     page.get_by_label("Status").select_option("")
     expect(raid).to_have_count(1)
-    raid.get_by_role("link").click()
+    # The search box finds it by the village's name, its title marked where it matches.
+    page.get_by_label("Search claims, quotes, incidents and sources").fill("Tyotkino")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url(re.compile(r"/search\?q=Tyotkino"))
+    expect(page.locator("mark", has_text="Tyotkino").first).to_be_visible()
+    page.screenshot(path=SCREENSHOTS / "search.png")
+    hit = page.locator("li.hit-incident", has_text="Cross-border raid")
+    hit.get_by_role("link").click()
     expect(page.locator("h1")).to_contain_text("Cross-border raid")
     assert timeline(page) == 13
 

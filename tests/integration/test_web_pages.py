@@ -379,3 +379,41 @@ async def test_the_slider_steps_through_the_moments_the_record_changed(
     bad = await client.get("/moments", params={"incident_id": "raid"})
     assert bad.status_code == 400
     assert "The field at fault: <code>incident_id</code>" in bad.text
+
+
+async def test_search_finds_tyotkino_and_marks_the_words(demo: tuple[Client, Scenario]) -> None:
+    client, scenario = demo
+    home = await client.get("/")
+    assert '<form role="search" method="get" action="/search"' in home.text
+    page = await client.get("/search", params={"q": "Tyotkino"})
+    assert page.status_code == 200
+    html = page.text
+    raid = scenario.incident_id("raid")
+    assert f'<a href="/incidents/{raid}">Cross-border raid' in html
+    assert "<mark>Tyotkino</mark>" in html
+    claims = await client.get("/search", params={"q": "Tyotkino", "kind": "claim"})
+    kinds = set(re.findall(r'<li class="hit hit-(\w+)">', claims.text))
+    assert kinds == {"claim"}
+    # As known at dawn, nothing recorded later is found.
+    dawn = await client.get("/search", params={"q": "Tyotkino", "known_at": "2024-03-12T04:00:00Z"})
+    assert "0 hits" in dawn.text
+    for query, name in (({"q": "  "}, "q"), ({"q": "the"}, "q"), ({"q": "x", "kind": "y"}, "kind")):
+        bad = await client.get("/search", params=query)
+        assert bad.status_code == 400, query
+        assert f"The field at fault: <code>{name}</code>" in bad.text
+
+
+async def test_a_hostile_quote_in_a_search_snippet_is_text(client: Client, keys: Keys) -> None:
+    source_id = await source(client, keys.admin, name="Mallory")
+    incident_id = await incident(client, keys.editor, title="Raid")
+    claim_id = await claim(client, keys.editor, incident_id, text="It happened")
+    hostile = "<script>alert('zebra')</script> zebra crossing"
+    written = await statement(client, keys.editor, claim_id, source_id, quote=hostile)
+    settled = await client.get("/v1/sources", params={"min_position": str(written["position"])})
+    assert settled.status_code == 200
+    page = await client.get("/search", params={"q": "zebra"})
+    assert page.status_code == 200
+    assert "<script>alert" not in page.text
+    snippet = "&lt;script&gt;alert(&#39;zebra&#39;)&lt;/script&gt; <mark>zebra</mark> crossing"
+    assert snippet in page.text
+    assert f'href="/incidents/{incident_id}#statement-{written["id"]}"' in page.text
