@@ -34,8 +34,9 @@ class PageRead:
     def db(self) -> Db:
         return self.source.pool
 
-    def render(self, template: str, **context: Any) -> Template:
-        """The page, cached as long as what it shows cannot change."""
+    def render(self, template: str, *, live: bool = True, **context: Any) -> Template:
+        """The page, cached as long as what it shows cannot change; ``live``: a page at "now"
+        that follows the stream."""
         query = {name: self.request.query_params.getall(name) for name in self.request.query_params}
         shown = control(self.request.url.path, query, self.moment)
         incident_id = context.get("incident_id")
@@ -46,7 +47,7 @@ class PageRead:
             context={
                 **context,
                 "control": shown,
-                "live": self.moment.is_now,
+                "live": self.moment.is_now and live,
             },
             headers={"Cache-Control": cache_control(self.moment, self.source.watcher)},
         )

@@ -74,5 +74,12 @@ async def search_page(
         for row in rows
     ]
     return read.render(
-        "search.html", q=text, kind=kind or "", kinds=KINDS, hits=hits, limit=HITS, incident_id=None
+        "search.html",
+        live=False,
+        q=text,
+        kind=kind or "",
+        kinds=KINDS,
+        hits=hits,
+        limit=HITS,
+        incident_id=None,
     )
