@@ -4,8 +4,10 @@ statement is recorded.
 
 Debian's Chromium (``$CHROMIUM``, else ``/usr/bin/chromium``), headless, drives a real
 ``claimledger serve`` over the demo. Every request the pages make is recorded; any that leaves
-the server fails the test (and is refused). The screenshots in the README are taken here, into
-``docs/screenshots/``. A missing Chromium is a failure, never a skip.
+the server fails the test (and is refused). The screenshots in the README are taken here: into
+``$CLAIMLEDGER_SCREENSHOTS`` when set (``CLAIMLEDGER_SCREENSHOTS=docs/screenshots``), else into a
+temporary directory, so a test run changes no file of the checkout. A missing Chromium is a
+failure, never a skip.
 """
 
 from __future__ import annotations
@@ -25,25 +27,26 @@ from tests.e2e.processes import ROOT, claimledger, environment, free_port, post,
 from tests.e2e.test_docs_browser import local, new_key, recorded
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 TIMEOUT_MS = 15_000
 
 
-async def test_the_workspace_in_a_browser(database_url: str) -> None:
+async def test_the_workspace_in_a_browser(database_url: str, tmp_path: Path) -> None:
     if not os.path.isfile(CHROMIUM):  # noqa: ASYNC240 (one stat, before anything starts)
         pytest.fail(
             f"no Chromium at {CHROMIUM}: install it (`apt-get install -y chromium`) or set "
             "CHROMIUM; the workspace cannot be tested without a browser"
         )
-    await anyio.to_thread.run_sync(workspace_in_a_browser, database_url)
+    wanted = os.environ.get("CLAIMLEDGER_SCREENSHOTS")
+    shots = ROOT / wanted if wanted else tmp_path
+    await anyio.to_thread.run_sync(workspace_in_a_browser, database_url, shots)
 
 
-def workspace_in_a_browser(database_url: str) -> None:
+def workspace_in_a_browser(database_url: str, shots: Path) -> None:
     env = environment(DATABASE_URL=database_url)
     claimledger(["demo", "load"], env=env)
     editor = new_key(env, "editor")
     port = free_port()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shots.mkdir(parents=True, exist_ok=True)
     with serving([], env=env, port=port) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         try:
@@ -59,12 +62,12 @@ def workspace_in_a_browser(database_url: str) -> None:
                 lambda message: errors.append(message.text) if message.type == "error" else None,
             )
 
-            find_the_raid(page, base)
-            as_known_at_ten(page)
-            published_before_eleven(page)
-            compare(page)
-            live(page, base, editor)
-            at_a_phones_width(page)
+            find_the_raid(page, base, shots)
+            as_known_at_ten(page, shots)
+            published_before_eleven(page, shots)
+            compare(page, shots)
+            live(page, base, editor, shots)
+            at_a_phones_width(page, shots)
 
             # Leaving a live page ends its stream: the browser counts that as a failed request.
             ended = f"{base}/v1/stream failed"
@@ -84,7 +87,7 @@ def timeline(page: Page) -> int:
     return int(found.group(1))
 
 
-def find_the_raid(page: Page, base: str) -> None:
+def find_the_raid(page: Page, base: str, shots: Path) -> None:
     """Home lists the incidents with their headline, a map, and Tyotkino among the places; its
     search finds the raid."""
     page.goto(f"{base}/")
@@ -93,7 +96,7 @@ def find_the_raid(page: Page, base: str) -> None:
     expect(raid).to_have_count(1)
     expect(page.locator("figure.map svg circle")).to_have_count(1)
     expect(page.locator("#moment-slider")).to_be_visible()
-    page.screenshot(path=SCREENSHOTS / "home.png")
+    page.screenshot(path=shots / "home.png")
     # The filters update the list in place.
     page.get_by_label("Status").select_option("refuted")
     expect(page.locator("#list-heading")).to_have_text("0 incidents, newest first")
@@ -105,14 +108,14 @@ def find_the_raid(page: Page, base: str) -> None:
     page.get_by_role("button", name="Search").click()
     page.wait_for_url(re.compile(r"/search\?q=Tyotkino"))
     expect(page.locator("mark", has_text="Tyotkino").first).to_be_visible()
-    page.screenshot(path=SCREENSHOTS / "search.png")
+    page.screenshot(path=shots / "search.png")
     hit = page.locator("li.hit-incident", has_text="Cross-border raid")
     hit.get_by_role("link").click()
     expect(page.locator("h1")).to_contain_text("Cross-border raid")
     assert timeline(page) == 13
 
 
-def as_known_at_ten(page: Page) -> None:
+def as_known_at_ten(page: Page, shots: Path) -> None:
     """The moment set to 10:00 shows the earlier status and the shorter timeline."""
     final_headline = page.locator("#claims-heading .badge").inner_text()
     page.get_by_label("As known at (UTC)").fill("2024-03-12T10:00:00")
@@ -123,10 +126,10 @@ def as_known_at_ten(page: Page) -> None:
     assert timeline(page) == 5
     expect(page.locator("#moment-shown")).to_contain_text("as known at 2024-03-12 10:00:00 UTC")
     page.locator("#claims-heading").scroll_into_view_if_needed()
-    page.screenshot(path=SCREENSHOTS / "incident-at-ten.png")
+    page.screenshot(path=shots / "incident-at-ten.png")
 
 
-def published_before_eleven(page: Page) -> None:
+def published_before_eleven(page: Page, shots: Path) -> None:
     """The other time axis: what had been published before 11:00 includes the 10:15 post the
     ledger learned only at 13:47, which the record as known at 11:00 does not."""
     page.get_by_label("As known at (UTC)").fill("2024-03-12T11:00:00")
@@ -140,7 +143,7 @@ def published_before_eleven(page: Page) -> None:
     expect(authors).to_have_count(2)
 
 
-def compare(page: Page) -> None:
+def compare(page: Page, shots: Path) -> None:
     """What the ledger learned between 10:00 and 12:00: the FSB's denial, and the status change
     it caused."""
     page.get_by_label("Published before (instead of recorded by)").uncheck()
@@ -154,10 +157,10 @@ def compare(page: Page) -> None:
     expect(page.locator("#changes-heading")).to_contain_text("2 changes recorded after")
     expect(page.locator("li.change-status_changed")).to_contain_text("claimed → disputed")
     page.locator("#compare-heading").scroll_into_view_if_needed()
-    page.screenshot(path=SCREENSHOTS / "incident-compare.png")
+    page.screenshot(path=shots / "incident-compare.png")
 
 
-def live(page: Page, base: str, editor: str) -> None:
+def live(page: Page, base: str, editor: str, shots: Path) -> None:
     """At "now" the page follows the stream: a statement recorded over the API changes a badge."""
     page.get_by_role("link", name="Now", exact=True).click()
     # "Now" keeps the comparison, and drops the moment.
@@ -187,14 +190,14 @@ def live(page: Page, base: str, editor: str) -> None:
     expect(page.locator("#live-status")).to_contain_text("Updated at")
     expect(page.locator("blockquote", has_text="<script>alert('no')</script>")).to_have_count(1)
     page.locator(f"#claim-{independent}").scroll_into_view_if_needed()
-    page.screenshot(path=SCREENSHOTS / "incident-live.png")
+    page.screenshot(path=shots / "incident-live.png")
 
 
-def at_a_phones_width(page: Page) -> None:
+def at_a_phones_width(page: Page, shots: Path) -> None:
     """At a phone's width nothing overflows sideways."""
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
     page.evaluate("window.scrollTo(0, 0)")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page is {width} px wide at a phone's 390"
-    page.screenshot(path=SCREENSHOTS / "incident-phone.png")
+    page.screenshot(path=shots / "incident-phone.png")
