@@ -554,6 +554,7 @@ class Run:
                 ("GET", f"/v1/incidents?status=disputed&known_at={m}", None) for m in moments
             ],
             "search": self.searches(plan.read_targets, moments),
+            "incident_page": [("GET", f"/incidents/{i}", None) for i in incidents],
         }
         bare_requests = [("GET", f"/bare/{c}", None) for c in claims]
 
