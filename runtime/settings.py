@@ -42,6 +42,19 @@ def _base_url(value: str | None) -> str | None:
     return url
 
 
+def _tiles_url(value: str | None) -> str | None:
+    if not value or not value.strip():
+        return None
+    url = value.strip()
+    if not url.startswith(("http://", "https://", "/")) or any(c.isspace() for c in url):
+        msg = f"{value!r} is neither an http(s) URL nor a path"
+        raise ValueError(msg)
+    if not all(f"{{{name}}}" in url for name in "zxy"):
+        msg = f"{value!r} does not name {{z}}, {{x}} and {{y}}"
+        raise ValueError(msg)
+    return url
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable. ``database_url`` is None until the embedded server is started."""
@@ -102,6 +115,9 @@ class Settings:
     # the public URL.
     publisher_name: str = "claimledger"
     publisher_url: str | None = None
+    # Map tiles under the workspace's maps (a URL with {z}, {x} and {y}); None: no tiles, and no
+    # request leaves the server.
+    map_tiles_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -132,6 +148,7 @@ class Settings:
             public_url=_base_url(env.get("CLAIMLEDGER_PUBLIC_URL")),
             publisher_name=env.get("CLAIMLEDGER_PUBLISHER_NAME") or "claimledger",
             publisher_url=_base_url(env.get("CLAIMLEDGER_PUBLISHER_URL")),
+            map_tiles_url=_tiles_url(env.get("CLAIMLEDGER_MAP_TILES_URL")),
         )
 
     def with_database(self, url: str) -> Settings:

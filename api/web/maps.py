@@ -1,8 +1,11 @@
-"""Maps drawn on the server as SVG: places as markers on a plain background with a graticule.
+"""Maps drawn on the server as SVG: places as markers with a graticule, over map tiles when a tile
+server is configured.
 
-No tile server is asked for anything (no request leaves the server), and a map needs no script:
-the points are projected here (equirectangular, with longitudes scaled by the cosine of the
-middle latitude so that a region keeps its shape) into a box a template draws.
+The points are projected here (Web Mercator, the projection of the usual tile servers) into a box
+a template draws, so a map needs no script. Without ``CLAIMLEDGER_MAP_TILES_URL`` nothing is asked
+of anyone (no request leaves the server) and the places show on a plain background with their
+coordinates; with it, the tiles under the box are drawn beneath the markers, and a tile that does
+not load leaves the places where they are.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from dataclasses import dataclass
 
 WIDTH = 640
 HEIGHT = 360
+TILE = 256
 _MARGIN = 28
-# The smallest span shown, in degrees, so that a single place is not drawn at infinite zoom.
-_MIN_SPAN = 0.5
+_MAX_ZOOM = 16
+# Web Mercator stops short of the poles.
+_MAX_LAT = 85.05112878
 _STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 45.0, 90.0)
 
 
@@ -47,13 +52,37 @@ class Line:
 
 
 @dataclass(frozen=True, slots=True)
+class Tile:
+    """One tile image: where its top-left corner falls in the box, and its URL."""
+
+    x: float
+    y: float
+    href: str
+
+
+@dataclass(frozen=True, slots=True)
 class Map:
-    """A drawn map: its size, its markers and the graticule's lines with their labels."""
+    """A drawn map: its size, its markers, the graticule's lines with their labels, its tiles."""
 
     width: int
     height: int
     markers: list[Marker]
     lines: list[Line]
+    tiles: list[Tile]
+
+
+def pixel(lat: float, lon: float, zoom: int) -> tuple[float, float]:
+    """The Web Mercator pixel of a point at ``zoom`` (the world is ``256 * 2**zoom`` wide)."""
+    size = TILE * 2**zoom
+    phi = math.radians(max(-_MAX_LAT, min(_MAX_LAT, lat)))
+    x = (lon + 180.0) / 360.0 * size
+    y = (1.0 - math.log(math.tan(phi) + 1.0 / math.cos(phi)) / math.pi) / 2.0 * size
+    return x, y
+
+
+def _latitude(y: float, zoom: int) -> float:
+    size = TILE * 2**zoom
+    return math.degrees(math.atan(math.sinh(math.pi * (1.0 - 2.0 * y / size))))
 
 
 def _step(span: float) -> float:
@@ -64,41 +93,57 @@ def _degrees(value: float, positive: str, negative: str) -> str:
     return f"{abs(value):g}°{positive if value >= 0 else negative}"
 
 
-def draw(places: Sequence[Place]) -> Map | None:
-    """The map of ``places`` (None when there is nothing to draw)."""
+def _zoom(places: Sequence[Place]) -> int:
+    """The closest zoom at which every place fits inside the margins."""
+    for zoom in range(_MAX_ZOOM, -1, -1):
+        xs, ys = zip(*(pixel(p.lat, p.lon, zoom) for p in places), strict=True)
+        if max(xs) - min(xs) <= WIDTH - 2 * _MARGIN and max(ys) - min(ys) <= HEIGHT - 2 * _MARGIN:
+            return zoom
+    return 0
+
+
+def draw(places: Sequence[Place], tiles: str | None = None) -> Map | None:
+    """The map of ``places`` (None when there is nothing to draw); ``tiles``: a tile URL with
+    ``{z}``, ``{x}`` and ``{y}``, or None for no tiles."""
     if not places:
         return None
-    lats = [p.lat for p in places]
-    lons = [p.lon for p in places]
-    mid_lat = (min(lats) + max(lats)) / 2
-    scale_x = max(math.cos(math.radians(mid_lat)), 0.1)
-    lat_span = max(max(lats) - min(lats), _MIN_SPAN) * 1.2
-    lon_span = max(max(lons) - min(lons), _MIN_SPAN) * 1.2
-    inner_w, inner_h = WIDTH - 2 * _MARGIN, HEIGHT - 2 * _MARGIN
-    # One scale for both axes (in projected units), the larger span setting it.
-    per_unit = min(inner_w / (lon_span * scale_x), inner_h / lat_span)
-    mid_lon = (min(lons) + max(lons)) / 2
+    zoom = _zoom(places)
+    xs, ys = zip(*(pixel(p.lat, p.lon, zoom) for p in places), strict=True)
+    left = (min(xs) + max(xs)) / 2 - WIDTH / 2
+    top = (min(ys) + max(ys)) / 2 - HEIGHT / 2
 
-    def x_of(lon: float) -> float:
-        return round(WIDTH / 2 + (lon - mid_lon) * scale_x * per_unit, 1)
-
-    def y_of(lat: float) -> float:
-        return round(HEIGHT / 2 - (lat - mid_lat) * per_unit, 1)
-
-    markers = [Marker(x_of(p.lon), y_of(p.lat), p) for p in places]
-    lines: list[Line] = []
-    half_lon = WIDTH / 2 / (scale_x * per_unit)
-    west, east = mid_lon - half_lon, mid_lon + half_lon
-    south, north = mid_lat - HEIGHT / 2 / per_unit, mid_lat + HEIGHT / 2 / per_unit
+    markers = [
+        Marker(round(x - left, 1), round(y - top, 1), p)
+        for p, x, y in zip(places, xs, ys, strict=True)
+    ]
+    size = TILE * 2**zoom
+    west, east = left / size * 360.0 - 180.0, (left + WIDTH) / size * 360.0 - 180.0
+    north, south = _latitude(top, zoom), _latitude(top + HEIGHT, zoom)
     step = _step(min(east - west, north - south))
+    lines: list[Line] = []
     lon = math.ceil(west / step) * step
     while lon <= east:
-        x = x_of(lon)
+        x = round(pixel(0.0, lon, zoom)[0] - left, 1)
         lines.append(Line(x, 0, x, HEIGHT, _degrees(round(lon, 4), "E", "W")))
         lon += step
     lat = math.ceil(south / step) * step
     while lat <= north:
-        y = y_of(lat)
+        y = round(pixel(lat, 0.0, zoom)[1] - top, 1)
         lines.append(Line(0, y, WIDTH, y, _degrees(round(lat, 4), "N", "S")))
         lat += step
-    return Map(WIDTH, HEIGHT, markers, lines)
+    return Map(WIDTH, HEIGHT, markers, lines, _tiles(tiles, zoom, left, top))
+
+
+def _tiles(url: str | None, zoom: int, left: float, top: float) -> list[Tile]:
+    if not url:
+        return []
+    count = 2**zoom
+    found = []
+    for ty in range(
+        max(0, math.floor(top / TILE)), min(count, math.floor((top + HEIGHT) / TILE) + 1)
+    ):
+        for tx in range(math.floor(left / TILE), math.floor((left + WIDTH) / TILE) + 1):
+            href = url.replace("{z}", str(zoom)).replace("{x}", str(tx % count))
+            href = href.replace("{y}", str(ty))
+            found.append(Tile(round(tx * TILE - left, 1), round(ty * TILE - top, 1), href))
+    return found

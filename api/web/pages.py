@@ -118,7 +118,7 @@ async def home(
     return read.render(
         "home.html",
         incidents=incidents,
-        map=maps.draw(places),
+        map=maps.draw(places, services.settings.map_tiles_url),
         statuses=[s.value for s in Status],
         chosen={"status": filters.statuses, "country": filters.country or "", "tag": filters.tags},
         incident_id=None,
@@ -198,7 +198,7 @@ async def incident_page(
         by_id={item.id: item for item in items},
         withdrawals=reasons,
         sources=sources,
-        map=maps.draw(_places(incident, items)),
+        map=maps.draw(_places(incident, items), services.settings.map_tiles_url),
         incident_id=incident_id,
         limit=TIMELINE_LIMIT,
         since=after,

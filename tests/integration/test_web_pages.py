@@ -417,3 +417,23 @@ async def test_a_hostile_quote_in_a_search_snippet_is_text(client: Client, keys:
     snippet = "&lt;script&gt;alert(&#39;zebra&#39;)&lt;/script&gt; <mark>zebra</mark> crossing"
     assert snippet in page.text
     assert f'href="/incidents/{incident_id}#statement-{written["id"]}"' in page.text
+
+
+async def test_maps_draw_tiles_only_from_the_configured_server(
+    demo: tuple[Client, Scenario], settings: Settings
+) -> None:
+    client, scenario = demo
+    raid = scenario.incident_id("raid")
+    plain = await client.get(f"/incidents/{raid}")
+    assert plain.status_code == 200
+    assert "<circle" in plain.text
+    assert "<image" not in plain.text, "without a tile server no page asks for a tile"
+    tiled = replace(settings, map_tiles_url="/tiles/{z}/{x}/{y}.png")
+    async with AsyncTestClient(app=create_app(tiled)) as with_tiles:
+        page = await with_tiles.get(f"/incidents/{raid}")
+        home = await with_tiles.get("/")
+    assert page.status_code == 200
+    hrefs = re.findall(r'<image href="(/tiles/\d+/\d+/\d+\.png)"', page.text)
+    assert hrefs, page.text
+    assert "<circle" in page.text, "the places are drawn over the tiles"
+    assert re.search(r'<image href="/tiles/\d+/\d+/\d+\.png"', home.text)
