@@ -75,7 +75,7 @@ class Verification(Struct, kw_only=True):
         )
 
 
-class Rating(Struct, kw_only=True):
+class GradeHeld(Struct, kw_only=True):
     """A grade the source held from ``recorded_at``; the first is the F it starts with."""
 
     reliability: Reliability
@@ -95,7 +95,7 @@ class SourceRecord(Struct, kw_only=True):
     by_status: StatusCounts
     asserted: Verification
     denied: Verification
-    reliability_history: list[Rating]
+    reliability_history: list[GradeHeld]
 
     @classmethod
     def of(cls, source: Source, known_at: datetime | None, record: Record) -> SourceRecord:
@@ -104,7 +104,7 @@ class SourceRecord(Struct, kw_only=True):
         for claim in record.claims:
             status = Status(claim.status)
             setattr(by_status, status.value, getattr(by_status, status.value) + 1)
-        start = Rating(
+        start = GradeHeld(
             reliability=Reliability.F,
             reliability_label=reliability_label(Reliability.F),
             rationale=None,
@@ -112,7 +112,7 @@ class SourceRecord(Struct, kw_only=True):
             position=source.position,
         )
         ratings = [
-            Rating(
+            GradeHeld(
                 reliability=row["reliability"],
                 reliability_label=reliability_label(row["reliability"]),
                 rationale=row["rationale"],
