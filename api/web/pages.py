@@ -37,7 +37,7 @@ from claimledger.projections.queries.moment import Moment
 from claimledger.store.db import Db, session
 
 HOME_LIMIT = 100
-TIMELINE_LIMIT = 500
+TIMELINE_LIMIT = 100
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 # The parameters of every page: the moment in its canonical form, and the control's form.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -16,6 +17,7 @@ from litestar.testing import AsyncTestClient
 from pyld import jsonld  # type: ignore[import-untyped]
 
 from claimledger.api.app import create_app
+from claimledger.api.web.pages import TIMELINE_LIMIT
 from claimledger.runtime.bootstrap import Services
 from claimledger.runtime.demo import Scenario, load_demo, load_scenario
 from claimledger.runtime.keys import SYSTEM_KEY_ID
@@ -437,3 +439,40 @@ async def test_maps_draw_tiles_only_from_the_configured_server(
     assert hrefs, page.text
     assert "<circle" in page.text, "the places are drawn over the tiles"
     assert re.search(r'<image href="/tiles/\d+/\d+/\d+\.png"', home.text)
+
+
+async def test_a_long_timeline_shows_its_first_statements_and_links_to_the_whole(
+    client: Client, keys: Keys
+) -> None:
+    source_id = await source(client, keys.admin)
+    incident_id = await incident(client, keys.editor)
+    claim_id = await claim(client, keys.editor, incident_id)
+    base = datetime(2024, 3, 12, 6, tzinfo=UTC)
+    batch = [
+        {
+            "claim_id": claim_id,
+            "source_id": source_id,
+            "stance": "asserts",
+            "published_at": (base + timedelta(minutes=i)).isoformat(),
+            "quote": f"report {i}",
+        }
+        for i in range(TIMELINE_LIMIT + 5)
+    ]
+    saved = await client.post(
+        "/v1/statements:batch", json={"statements": batch}, headers=keys.header("editor")
+    )
+    assert saved.status_code == 201, saved.text
+    head = str(max(r["position"] for r in saved.json()["items"]))
+    assert (await client.get("/v1/sources", params={"min_position": head})).status_code == 200
+    page = await client.get(f"/incidents/{incident_id}")
+    assert page.status_code == 200
+    shown = re.findall(r'<li id="statement-[0-9a-f-]+" class="statement', page.text)
+    assert len(shown) == TIMELINE_LIMIT
+    assert f"The first {TIMELINE_LIMIT} statements by publication" in page.text
+    whole = re.search(
+        r'<a href="(/v1/incidents/[0-9a-f-]+/timeline\?format=csv)">as CSV</a>', page.text
+    )
+    assert whole, page.text
+    csv_answer = await client.get(whole.group(1))
+    assert csv_answer.status_code == 200
+    assert len(csv_answer.text.strip().splitlines()) == TIMELINE_LIMIT + 5 + 1
