@@ -24,14 +24,7 @@ from claimledger.projections.decoding import EventDecoder
 from claimledger.projections.memory import FACTS_KEPT, Memory
 from claimledger.projections.schema import REBUILT_TABLES
 from claimledger.projections.skipped import describe, error_text, record_skipped
-from claimledger.store.db import (
-    CONNECTION_ERRORS,
-    Connection,
-    Db,
-    close,
-    connect,
-    is_deterministic,
-)
+from claimledger.store.db import CONNECTION_ERRORS, Connection, close, connect, is_deterministic
 from claimledger.store.events import EVENTS_AFTER, EVENTS_CHANNEL
 from claimledger.store.metrics import (
     PROJECTOR_ACTIVE,
@@ -326,7 +319,7 @@ async def reset_views(connection: Connection) -> None:
         await connection.execute("SELECT pg_notify($1, '0')", PROJECTED_CHANNEL)
 
 
-async def projected_position(connection: Db) -> int:
+async def projected_position(connection: Connection) -> int:
     position = await connection.fetchval(
         "SELECT position FROM views.tracking WHERE projection = $1", PROJECTION
     )

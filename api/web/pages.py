@@ -11,9 +11,9 @@ from collections import Counter
 from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Request, Response, get
+from litestar import Request, get
 from litestar.params import FromPath, QueryParameter
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 
 from claimledger.api.deps import ServicesDep
 from claimledger.api.reads import BadParameter
@@ -91,13 +91,11 @@ async def home(
     published_before: PublishedBefore = None,
     at: At = None,
     axis: Axis = None,
-) -> Response[str] | Redirect:
+) -> Template | Redirect:
     """Incidents newest first with their headline status, filterable, and their map."""
     read = start(request, services, known_at, published_before, at, axis)
     if isinstance(read, Redirect):
         return read
-    if (page := await read.cached()) is not None:
-        return page
     filters = filters_of(status, country, tag)
     moment = read.moment
     async with session(read.db) as db:
@@ -157,14 +155,12 @@ async def incident_page(
     at: At = None,
     axis: Axis = None,
     since: Annotated[str | None, QueryParameter(description="compare with (UTC)")] = None,
-) -> Response[str] | Redirect:
+) -> Template | Redirect:
     """The incident: place and map, every claim with its status and reasons, the timeline, and
     what changed since the moment it is compared with."""
     read = start(request, services, known_at, published_before, at, axis)
     if isinstance(read, Redirect):
         return read
-    if (page := await read.cached()) is not None:
-        return page
     moment = read.moment
     after = field_instant("since", since)
     # Moving the moment shown before the one compared with leaves nothing to compare.

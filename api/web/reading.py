@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request, Response
-from litestar.enums import MediaType
+from litestar import Request
 from litestar.exceptions import NotAuthorizedException
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 
-from claimledger.api.web.cache import Key, Rendered, rendered_pages
 from claimledger.api.web.moment import (
     cache_control,
     canonical,
@@ -19,35 +17,24 @@ from claimledger.api.web.moment import (
     moment_params,
     url_with,
 )
-from claimledger.projections.projector import projected_position
 from claimledger.projections.queries.moment import Moment
 from claimledger.runtime.bootstrap import ReadSource, Services
 from claimledger.store.db import Db
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class PageRead:
-    """One page's read: where to read from and the moment the page shows; ``key``: the page's
-    address and the read model's position, once ``cached`` has looked it up."""
+    """One page's read: where to read from and the moment the page shows."""
 
     request: Request[Any, Any, Any]
     source: ReadSource
     moment: Moment
-    key: Key | None = None
 
     @property
     def db(self) -> Db:
         return self.source.pool
 
-    async def cached(self) -> Response[str] | None:
-        """The page as rendered before at the position the views are at now, if it was."""
-        position = await projected_position(self.db)
-        query = tuple(sorted(self.request.query_params.multi_items()))
-        self.key = (self.request.url.path, query, position)
-        found = rendered_pages(self.request).get(self.key)
-        return None if found is None else _sent(found)
-
-    def render(self, template: str, *, live: bool = True, **context: Any) -> Response[str]:
+    def render(self, template: str, *, live: bool = True, **context: Any) -> Template:
         """The page, cached as long as what it shows cannot change; ``live``: a page at "now"
         that follows the stream."""
         query = {name: self.request.query_params.getall(name) for name in self.request.query_params}
@@ -55,21 +42,15 @@ class PageRead:
         incident_id = context.get("incident_id")
         about = [] if incident_id is None else [("incident_id", str(incident_id))]
         shown["moments_url"] = url_with("/moments", [*about, *moment_params(self.moment).items()])
-        engine = self.request.app.template_engine
-        assert engine is not None
-        html = engine.get_template(template).render(
-            **context, control=shown, live=self.moment.is_now and live
+        return Template(
+            template_name=template,
+            context={
+                **context,
+                "control": shown,
+                "live": self.moment.is_now and live,
+            },
+            headers={"Cache-Control": cache_control(self.moment, self.source.watcher)},
         )
-        page = Rendered(html, cache_control(self.moment, self.source.watcher))
-        if self.key is not None:
-            rendered_pages(self.request).put(self.key, page)
-        return _sent(page)
-
-
-def _sent(page: Rendered) -> Response[str]:
-    return Response(
-        page.html, media_type=MediaType.HTML, headers={"Cache-Control": page.cache_control}
-    )
 
 
 def start(

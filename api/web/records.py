@@ -8,9 +8,9 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from litestar import Request, Response, get
+from litestar import Request, get
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 
 from claimledger.api.claimreview import json_ld_script, load_claim_review, publisher_of
 from claimledger.api.deps import ServicesDep
@@ -65,14 +65,12 @@ async def claim_page(
     published_before: PublishedBefore = None,
     at: At = None,
     axis: Axis = None,
-) -> Response[str] | Redirect:
+) -> Template | Redirect:
     """The claim: its status and reasons, its verdict (with its ClaimReview, embedded as
     JSON-LD), its status history, its statements."""
     read = start(request, services, known_at, published_before, at, axis)
     if isinstance(read, Redirect):
         return read
-    if (page := await read.cached()) is not None:
-        return page
     moment = read.moment
     async with session(read.db) as db:
         found = await claim_queries.get(db, claim_id, moment)
@@ -120,13 +118,11 @@ async def source_page(
     published_before: PublishedBefore = None,
     at: At = None,
     axis: Axis = None,
-) -> Response[str] | Redirect:
+) -> Template | Redirect:
     """The source: its reliability grade and its history, its track record, its statements."""
     read = start(request, services, known_at, published_before, at, axis)
     if isinstance(read, Redirect):
         return read
-    if (page := await read.cached()) is not None:
-        return page
     moment = read.moment
     async with session(read.db) as db:
         row = await source_queries.get(db, source_id, known_at=moment.known_at)
@@ -157,14 +153,12 @@ async def moments_fragment(
     incident_id: FromQuery[UUID | None] = None,
     known_at: KnownAt = None,
     published_before: PublishedBefore = None,
-) -> Response[str] | Redirect:
+) -> Template | Redirect:
     """The slider over the moments the record changed (an incident's, or the latest of all),
     loaded into a page after it: the page stays the same while the record grows."""
     read = start(request, services, known_at, published_before, None, None)
     if isinstance(read, Redirect):
         return read
-    if (page := await read.cached()) is not None:
-        return page
     found = await moments.changes(read.db, incident_id, limit=SLIDER_MOMENTS)
     shown = read.moment.known_at or read.moment.published_before
     index = len(found) - 1

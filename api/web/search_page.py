@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Response, get
+from litestar import Request, get
 from litestar.params import QueryParameter
-from litestar.response import Redirect
+from litestar.response import Redirect, Template
 
 from claimledger.api.deps import ServicesDep
 from claimledger.api.reads import BadParameter
@@ -45,13 +45,11 @@ async def search_page(
     published_before: PublishedBefore = None,
     at: At = None,
     axis: Axis = None,
-) -> Response[str] | Redirect:
+) -> Template | Redirect:
     """Incidents, claims, statements and sources whose texts match ``q``."""
     read = start(request, services, known_at, published_before, at, axis)
     if isinstance(read, Redirect):
         return read
-    if (page := await read.cached()) is not None:
-        return page
     text = (q or "").strip()
     if not text:
         raise BadParameter("q", "is required: what to search for")

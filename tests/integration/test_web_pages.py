@@ -476,28 +476,3 @@ async def test_a_long_timeline_shows_its_first_statements_and_links_to_the_whole
     csv_answer = await client.get(whole.group(1))
     assert csv_answer.status_code == 200
     assert len(csv_answer.text.strip().splitlines()) == TIMELINE_LIMIT + 5 + 1
-
-
-async def test_a_page_read_again_is_the_same_until_the_views_move_on(
-    client: Client, keys: Keys
-) -> None:
-    source_id = await source(client, keys.admin)
-    incident_id = await incident(client, keys.editor)
-    claim_id = await claim(client, keys.editor, incident_id)
-    first = await statement(client, keys.editor, claim_id, source_id, quote="first report")
-    assert (
-        await client.get("/v1/sources", params={"min_position": str(first["position"])})
-    ).status_code == 200
-    once = await client.get(f"/incidents/{incident_id}")
-    again = await client.get(f"/incidents/{incident_id}")
-    assert once.status_code == again.status_code == 200
-    assert once.text == again.text
-    assert once.headers["content-type"].startswith("text/html")
-    assert "first report" in once.text
-    later = await statement(client, keys.editor, claim_id, source_id, quote="second report")
-    assert (
-        await client.get("/v1/sources", params={"min_position": str(later["position"])})
-    ).status_code == 200
-    moved = await client.get(f"/incidents/{incident_id}")
-    assert "second report" in moved.text, "a write the views applied is on the page at once"
-    assert timeline_count(moved.text) == 2
