@@ -109,12 +109,16 @@ def record_changes(
             raise RecordRefused(index, error.detail) from error
         outcomes.append(True)
     changed = [a for a in aggregates.values() if a.pending_events]
+    # What this batch writes is matched too: a later batch finds it recorded, and must not
+    # take it for the record of one of its own changes.
+    written = [(a.id, e.originator_version) for a in changed for e in a.pending_events]
     try:
         ledger.save(*changed)
     except IntegrityError as error:
         raise Conflict(
             "a record of this batch changed concurrently; run the import again"
         ) from error
+    matched.update(written)
     return outcomes
 
 

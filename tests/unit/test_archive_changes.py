@@ -51,6 +51,18 @@ def test_ratings_are_matched_in_order_so_a_file_runs_again_without_adding() -> N
     assert ledger.repository.get(source.id).version == 5
 
 
+def test_what_one_batch_wrote_is_no_record_for_the_next_batch_of_the_same_run() -> None:
+    ledger, source = ledger_with_a_source()
+    run: set[tuple[Any, int]] = set()
+    # One file, the same rating twice, in two batches (other lines between them).
+    assert record_changes(ledger, [rating(source, "B")], matched=run) == [True]
+    assert record_changes(ledger, [rating(source, "B")], matched=run) == [True]
+    again: set[tuple[Any, int]] = set()
+    assert record_changes(ledger, [rating(source, "B")], matched=again) == [False]
+    assert record_changes(ledger, [rating(source, "B")], matched=again) == [False]
+    assert ledger.repository.get(source.id).version == 3
+
+
 def test_a_change_of_what_does_not_exist_names_its_place_in_the_batch() -> None:
     ledger, source = ledger_with_a_source()
     absent = ledger_with_a_source()[1]
