@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
 from litestar import Response, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody
@@ -112,13 +113,18 @@ async def withdraw_statement(
     and the withdrawal's `position`; `Location` is the URL of the statement's claim."""
 
     async def withdraw() -> tuple[Receipt, str]:
+        # Where the answer points is read before the withdrawal is written: read after it, a
+        # failure would leave the write without its key kept, and a retry would get a 409.
+        try:
+            statement = await writer.run(writer.ledger.repository.get, statement_id)
+        except AggregateNotFoundError:
+            raise NotFound("statement", statement_id) from None
         receipt = await writer.run(
             writer.ledger.withdraw_statement,
             statement_id,
             reason=data.reason,
             recorded_by=principal.key_id,
         )
-        statement = await writer.run(writer.ledger.repository.get, statement_id)
         return await writer.positioned(receipt), f"/v1/claims/{statement.claim_id}"
 
     asked = Asked("withdrawStatement", statement_id, data, idempotency_key)
