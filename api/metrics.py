@@ -1,7 +1,9 @@
 """``GET /metrics`` and the count of every request by route template and status.
 
-``/metrics`` needs no key and is left out of the OpenAPI document: it is for Prometheus, not for
-clients of the API (its format is Prometheus's own, described in the README).
+``/metrics`` needs a key where reads do (``CLAIMLEDGER_PUBLIC_READ=false``: it names webhook
+subscriptions and costs a few queries), and none otherwise; it is left out of the OpenAPI
+document: it is for Prometheus, not for clients of the API (its format is Prometheus's own,
+described in the README).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from litestar import Response, get
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from claimledger.api.auth import Role, authorize
 from claimledger.api.deps import ServicesDep
 from claimledger.runtime.metrics import exposition
 from claimledger.store.metrics import HTTP_REQUESTS, HTTP_SECONDS
@@ -21,7 +24,7 @@ from claimledger.store.metrics import HTTP_REQUESTS, HTTP_SECONDS
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-@get("/metrics", include_in_schema=False)
+@get("/metrics", include_in_schema=False, guards=[authorize], opt={"role": Role.READER})
 async def metrics(services: ServicesDep) -> Response[bytes]:
     """This process's metrics in the Prometheus text format, with those of the database and of
     the worker processes it started."""
