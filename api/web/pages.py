@@ -38,6 +38,8 @@ from claimledger.store.db import Db, session
 
 HOME_LIMIT = 100
 TIMELINE_LIMIT = 100
+# The changes a comparison lists at most (the API's changes read pages through them all).
+CHANGES_LIMIT = 500
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 # The parameters of every page: the moment in its canonical form, and the control's form.
@@ -185,7 +187,12 @@ async def incident_page(
         changed = None
         if after is not None and not later:
             changed = await change_queries.between(
-                db, incident_id, after=after, until=moment.known_at, resume_after=None, limit=500
+                db,
+                incident_id,
+                after=after,
+                until=moment.known_at,
+                resume_after=None,
+                limit=CHANGES_LIMIT,
             )
     claims = [Claim.of(found) for found in seen]
     incident = Incident.of(row)
@@ -201,6 +208,7 @@ async def incident_page(
         map=maps.draw(_places(incident, items), services.settings.map_tiles_url),
         incident_id=incident_id,
         limit=TIMELINE_LIMIT,
+        changes_limit=CHANGES_LIMIT,
         since=after,
         since_is_later=later,
         changes=None if changed is None else [Change.of(row) for row in changed],
