@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-import anyio
 import geojson  # type: ignore[import-untyped]
 import pytest
 from litestar import Litestar
@@ -26,6 +25,7 @@ from claimledger.runtime.keys import SYSTEM_KEY_ID
 from claimledger.runtime.settings import Settings
 from claimledger.store.events import head_position
 from tests.conftest import Keys
+from tests.helpers import eventually
 
 SCENARIO = load_scenario()
 RAID = SCENARIO.incident_id("raid")
@@ -385,12 +385,14 @@ async def test_a_timeline_as_csv_as_known_at_a_moment(desk: Desk) -> None:
     assert len(rows) == 7
     entered = SCENARIO.claim_id("raid", "entered")
     assert {r["status"] for r in rows if r["claim_id"] == str(entered)} == {"disputed"}
+
     # Once the projector has settled past the day, the day's answers are final, in CSV too.
-    for _ in range(100):
+    async def settled() -> bool:
         as_json = await desk.get("/v1/timeline", known_at=noon)
-        if as_json.headers["cache-control"] != "no-cache":
-            break
-        await anyio.sleep(0.1)
+        return bool(as_json.headers["cache-control"] != "no-cache")
+
+    await eventually(settled, within=10, what="the day's answers settled")
+    as_json = await desk.get("/v1/timeline", known_at=noon)
     final = await desk.get("/v1/timeline", "text/csv", known_at=noon)
     assert final.headers["cache-control"] == as_json.headers["cache-control"]
     assert final.headers["cache-control"] == "public, max-age=31536000, immutable"
