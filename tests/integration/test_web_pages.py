@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
-from typing import Any
 
 import extruct  # type: ignore[import-untyped]
 import pytest
@@ -25,6 +24,7 @@ from claimledger.runtime.settings import Settings
 from claimledger.store.events import head_position
 from tests.conftest import Keys
 from tests.helpers import claim, incident, source, statement
+from tests.integration.test_exports import SCHEMA, schema_org_loader, value
 
 pytestmark = pytest.mark.anyio
 
@@ -295,25 +295,6 @@ async def test_the_source_page_shows_the_track_record(demo: tuple[Client, Scenar
     assert "Track record" in page.text
     assert re.search(r"Claims it asserted or denied: <strong>4</strong>", page.text)
     assert '<th scope="row">asserted</th><td>4</td>' in page.text
-
-
-SCHEMA = "http://schema.org/"
-
-
-def schema_org_loader(url: str, options: dict[str, Any]) -> dict[str, Any]:
-    """schema.org's context, served here (the network reaches no other host): its vocabulary."""
-    assert url.rstrip("/") in ("https://schema.org", "http://schema.org"), url
-    return {
-        "contentType": "application/ld+json",
-        "contextUrl": None,
-        "documentUrl": url,
-        "document": {"@context": {"@vocab": SCHEMA}},
-    }
-
-
-def value(node: dict[str, Any], name: str) -> Any:
-    (found,) = node[SCHEMA + name]
-    return found.get("@value", found)
 
 
 async def test_the_claim_page_embeds_its_claim_review(
