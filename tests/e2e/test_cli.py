@@ -8,6 +8,7 @@ import socket
 import subprocess
 from pathlib import Path
 
+from tests.conftest import as_url, with_database
 from tests.e2e.processes import claimledger, completed, environment
 from tests.helpers import event_count
 
@@ -67,7 +68,7 @@ DATABASE_COMMANDS = [
 
 def error_table(database_url: str) -> list[tuple[str, list[str], dict[str, str | None], int, str]]:
     unreachable = f"postgresql://postgres@127.0.0.1:{refused_port()}/postgres"
-    missing_database = database_url.rsplit("/", 1)[0] + "/no_such_database"
+    missing_database = as_url(with_database(database_url, "no_such_database"))
     table: list[tuple[str, list[str], dict[str, str | None], int, str]] = []
     for command in DATABASE_COMMANDS:
         name = " ".join(command[:2])
