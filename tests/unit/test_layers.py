@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).parents[2]
 # Inner to outer: a layer may import its own modules and those of the layers before it.
-LAYERS = ("domain", "store", "projections", "webhooks", "runtime", "api", "cli")
+LAYERS = ("domain", "store", "projections", "webhooks", "transparency", "runtime", "api", "cli")
 PERSISTENCE = ("asyncpg", "psycopg", "psycopg_pool", "eventsourcing.postgres", "os")
 MAX_LINES = 350
 
