@@ -13,6 +13,7 @@ from claimledger.runtime.keys import MIGRATIONS as KEY_MIGRATIONS
 from claimledger.store.db import connect
 from claimledger.store.events import MIGRATIONS as EVENT_STORE_MIGRATIONS
 from claimledger.store.idempotency import MIGRATIONS as IDEMPOTENCY_MIGRATIONS
+from claimledger.transparency.schema import MIGRATIONS as LOG_MIGRATIONS
 from claimledger.webhooks.schema import MIGRATIONS as WEBHOOK_MIGRATIONS
 
 MIGRATIONS: Sequence[tuple[str, str]] = (
@@ -21,6 +22,7 @@ MIGRATIONS: Sequence[tuple[str, str]] = (
     *IDEMPOTENCY_MIGRATIONS,
     *VIEW_MIGRATIONS,
     *WEBHOOK_MIGRATIONS,
+    *LOG_MIGRATIONS,
 )
 
 _LOCK_KEY = 0x636C_6D69  # "clmi": one migrator at a time per database
