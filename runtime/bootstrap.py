@@ -53,6 +53,8 @@ class Services:
     webhook_client: httpx.AsyncClient
     workers: Workers
     migrations_applied: tuple[str, ...]
+    # The transparency log's verifier key (note format); None: its checkpoints are unsigned.
+    log_verifier_key: str | None = None
 
 
 async def prepared(url: str) -> list[str]:
