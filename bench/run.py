@@ -8,11 +8,12 @@ The order of the phases (each bounded in count and time):
    import the withdrawals, send batches over HTTP, measure the in-process batched save again;
 3. ``claimledger serve`` (all roles): time its projector catching up from position 0 to the head
    (*projector catch-up*); read its RSS; stop it;
-4. ``claimledger rebuild`` with no server running (*rebuild*);
+4. ``claimledger rebuild`` with no server running (*rebuild*); then, still with none, the
+   transparency log's tree built from position 0 in a process of its own (*log catch-up*);
 5. ``claimledger serve`` again, ``VACUUM ANALYZE`` (the state autovacuum reaches by itself soon
    after a bulk load), then: in-process single saves, single statements over HTTP, in-process
-   single saves again; the bare lookup app and the four read routes at concurrency 32, the bare
-   app again; write → visible; write → webhook; the server's RSS;
+   single saves again; the bare lookup app and the read routes (an inclusion proof among them)
+   at concurrency 32, the bare app again; write → visible; write → webhook; the server's RSS;
 6. stop everything, drop the database, write ``results.json`` and print the table.
 """
 
@@ -36,6 +37,7 @@ import msgspec
 import psycopg
 
 from bench.corpus import DEFAULT_SEED, SCALES, Corpus, CorpusScale, ExtraStatements, rfc3339
+from bench.logtree import inclusion_requests
 from bench.processes import (
     ROOT,
     BenchError,
@@ -421,6 +423,22 @@ class Run:
         r["rebuild_events_per_s"] = events / seconds if seconds else None
         say(f"  rebuild: {events} events in {seconds:.1f} s ({wall:.1f} s with start-up)")
 
+    def log_catch_up(self) -> None:
+        """Phase 4, continued: the log's tree from position 0, with no server running (emptied
+        first if a ``serve`` grew it); compared with the projector's catch-up of this run."""
+        built = run_module("bench.logtree", {"url": self.url}, timeout=self.plan.catch_up_timeout)
+        r = self.results
+        rate, projector = built["events_per_s"], r.get("projector_events_per_s")
+        r["log_catch_up_events_per_s"] = rate
+        r["log_catch_up_events"] = built["events"]
+        r["log_catch_up_s"] = built["seconds"]
+        r["log_catch_up_emptied_leaves"] = built["emptied"]
+        r["log_catch_up_ratio"] = rate / projector if rate and projector else None
+        say(
+            f"  log catch-up: {built['events']} leaves in {built['seconds']:.1f} s,"
+            f" {rate or 0:,.0f} events/s (emptied {built['emptied']} leaves first)"
+        )
+
     def serving(self, stack: ExitStack) -> None:
         """Phase 5: writes, reads and freshness against ``claimledger serve``."""
         port = free_port()
@@ -430,7 +448,8 @@ class Run:
         self.sql(
             "VACUUM (ANALYZE) es.claimledger_events, views.sources, views.source_ratings,"
             " views.incidents, views.incident_revisions, views.claims, views.claim_verdicts,"
-            " views.statements, views.claim_history, views.outbox"
+            " views.statements, views.claim_history, views.outbox, transparency.leaves,"
+            " transparency.nodes"
         )
         self.single(port)
         self.reads(port, stack)
@@ -545,6 +564,9 @@ class Run:
         claims = [c.id for c in rng.choices(meta.claims, k=plan.read_targets)]
         incidents = rng.choices(meta.incidents, k=plan.read_targets)
         moments = self.moments(64)
+        # Proofs against the tree as it is now (serve's log worker may grow it meanwhile).
+        tree_size = int(self.scalar("SELECT size FROM transparency.tree"))
+        self.results["log_tree_size_read"] = tree_size
         routes: dict[str, list[tuple[str, str, Any]]] = {
             "timeline": [("GET", f"/v1/incidents/{i}/timeline?limit=20", None) for i in incidents],
             "claim_known_at": [
@@ -555,6 +577,7 @@ class Run:
             ],
             "search": self.searches(plan.read_targets, moments),
             "incident_page": [("GET", f"/incidents/{i}", None) for i in incidents],
+            "inclusion_proof": inclusion_requests(tree_size, plan.read_targets, rng),
         }
         bare_requests = [("GET", f"/bare/{c}", None) for c in claims]
 
@@ -604,6 +627,7 @@ class Run:
                 "p99_ms": result["p99_ms"],
                 "errors": result["errors"],
                 "client_cpu_share": result["client_cpu_share"],
+                "first_error": result["first_error"],
             }
             for name, result in measured.items()
         }
@@ -711,6 +735,7 @@ def execute(
         ("projector catch-up", lambda _: run.catch_up()),
         ("projector peer", lambda _: run.peer()),
         ("rebuild", lambda _: run.rebuild()),
+        ("log catch-up", lambda _: run.log_catch_up()),
         ("serving", run.serving),
     ]
     with ExitStack() as stack:
