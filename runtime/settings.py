@@ -10,6 +10,7 @@ from pathlib import Path
 
 import platformdirs
 
+from claimledger.transparency.notes import is_key_name
 from claimledger.webhooks.delivery import DeliveryOptions
 from claimledger.webhooks.dispatcher import DispatchOptions
 
@@ -40,6 +41,16 @@ def _base_url(value: str | None) -> str | None:
         msg = f"{value!r} is not an http(s) URL"
         raise ValueError(msg)
     return url
+
+
+def _log_origin(value: str | None) -> str | None:
+    if not value or not value.strip():
+        return None
+    origin = value.strip()
+    if not is_key_name(origin):
+        msg = f"CLAIMLEDGER_LOG_ORIGIN {value!r} holds a space or a '+' (like example.org/log)"
+        raise ValueError(msg)
+    return origin
 
 
 def _tiles_url(value: str | None) -> str | None:
@@ -118,6 +129,16 @@ class Settings:
     # Map tiles under the workspace's maps (a URL with {z}, {x} and {y}); None: no tiles, and no
     # request leaves the server.
     map_tiles_url: str | None = None
+    # The log's Ed25519 signing key: a file (PEM PKCS#8, as `openssl genpkey -algorithm ed25519`
+    # writes, or a base64 32-byte seed on one line) or a base64 seed. Neither: the embedded
+    # server makes one in its data directory; a server on DATABASE_URL signs nothing.
+    log_key_file: Path | None = None
+    log_key_seed: str | None = field(default=None, repr=False)
+    # The log's name in its checkpoints, and its key's name; None: the public URL's host, port
+    # and path + "/log", else "localhost/claimledger" (`runtime.log_keys.log_origin_of`).
+    log_origin: str | None = None
+    # A checkpoint is signed when the tree has grown and this long has passed since the last.
+    checkpoint_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -149,6 +170,12 @@ class Settings:
             publisher_name=env.get("CLAIMLEDGER_PUBLISHER_NAME") or "claimledger",
             publisher_url=_base_url(env.get("CLAIMLEDGER_PUBLISHER_URL")),
             map_tiles_url=_tiles_url(env.get("CLAIMLEDGER_MAP_TILES_URL")),
+            log_key_file=Path(env["CLAIMLEDGER_LOG_KEY_FILE"])
+            if env.get("CLAIMLEDGER_LOG_KEY_FILE")
+            else None,
+            log_key_seed=env.get("CLAIMLEDGER_LOG_KEY_SEED") or None,
+            log_origin=_log_origin(env.get("CLAIMLEDGER_LOG_ORIGIN")),
+            checkpoint_seconds=float(env.get("CLAIMLEDGER_CHECKPOINT_SECONDS") or 10),
         )
 
     def with_database(self, url: str) -> Settings:
