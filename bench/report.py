@@ -177,7 +177,8 @@ def rows(r: dict[str, Any]) -> list[Row]:
         share, p99 = READ_TARGETS.get(key, (0.6, 30))
         fast = _le(fig.get("p99_ms"), p99)
         errors = fig.get("errors")
-        failed = f" ({errors:,} failed: {fig.get('first_error')})" if errors else ""
+        first = str(fig.get("first_error")).replace("|", "\\|")  # inside a table cell
+        failed = f" ({errors:,} failed: {first})" if errors else ""
         out.append(
             Row(
                 f"Read, concurrency 32: `{label}`",
