@@ -20,6 +20,8 @@ from typing import NoReturn
 from uuid import UUID
 
 from claimledger.cli.failures import (
+    EXIT_DATABASE,
+    EXIT_FAULT,
     EXIT_USAGE,
     check_database_url,
     one_line,
@@ -35,6 +37,7 @@ from claimledger.cli.ledger import (
     rebuild_command,
 )
 from claimledger.cli.serve import claim_port, serve_command
+from claimledger.cli.verify import verify_command
 from claimledger.runtime.embedded import embedded_postgres
 from claimledger.runtime.keys import Role
 from claimledger.runtime.settings import Settings
@@ -157,6 +160,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _json_option(rebuild_cmd)
 
+    verify_cmd = commands.add_parser(
+        "verify",
+        help="hash the transparency log again from the event table and check every checkpoint"
+        " (exit 0 intact, 1 tampered, 2 could not run)",
+    )
+    _database_options(verify_cmd)
+    verify_cmd.add_argument(
+        "--key",
+        help="the verifier key checkpoints must be signed with (the text /v1/log/key answers,"
+        " or a file holding it); default: the log's own key, when it has one",
+    )
+    _json_option(verify_cmd)
+
     commands.add_parser("openapi", help="print the OpenAPI document")
     return parser
 
@@ -215,6 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rebuild": rebuild_command,
         "import": import_command,
         "export": export_command,
+        "verify": verify_command,
     }
     code = 0
     with one_line() as failed:
@@ -231,6 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.embedded = configured.database_url is None
         with database(configured) as settings:
             code = handlers[args.command](args, settings)
+    if args.command == "verify" and failed.code in (EXIT_DATABASE, EXIT_FAULT):
+        return EXIT_USAGE  # verify's own codes: 0 intact, 1 tampered, 2 could not run
     return failed.code or code
 
 
