@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import NoReturn
 from uuid import UUID
 
+from claimledger.cli.check_log import check_log_command
 from claimledger.cli.failures import (
     EXIT_DATABASE,
     EXIT_FAULT,
@@ -173,6 +174,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _json_option(verify_cmd)
 
+    check = commands.add_parser(
+        "check-log",
+        help="check a ledger's log over HTTP against a checkpoint you kept"
+        " (exit 0 consistent, 1 contradicted, 2 could not run)",
+    )
+    check.add_argument("checkpoint", type=Path, help="the checkpoint you kept (a file)")
+    check.add_argument("--url", required=True, help="the ledger's base URL")
+    check.add_argument("--key", required=True, help="the log's verifier key, or a file holding it")
+    check.add_argument("--statement", type=UUID, help="also check this statement's leaf")
+    check.add_argument("--api-key", help="a reader key, where the ledger's reads need one")
+    check.add_argument(
+        "--save", action="store_true", help="keep the new checkpoint in the file when consistent"
+    )
+
     commands.add_parser("openapi", help="print the OpenAPI document")
     return parser
 
@@ -223,6 +238,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "openapi":
         return _print_openapi()
+    if args.command == "check-log":
+        checked = 0
+        with one_line() as failed:
+            checked = check_log_command(args)
+        return failed.code or checked
     handlers: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
         "serve": serve_command,
         "migrate": migrate_command,
