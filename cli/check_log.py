@@ -130,5 +130,7 @@ def check_log_command(args: argparse.Namespace) -> int:
 def _read(path: Path, what: str) -> str:
     try:
         return Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as error:
-        raise CommandFailed(f"{what} {path}: {error}", EXIT_USAGE) from None
+    except OSError as error:
+        raise CommandFailed(f"{what} {path}: {error.strerror or error}", EXIT_USAGE) from None
+    except UnicodeDecodeError:
+        raise CommandFailed(f"{what} {path} is not text", EXIT_USAGE) from None
