@@ -19,7 +19,10 @@ from pathlib import Path
 from typing import NoReturn
 from uuid import UUID
 
+from claimledger.cli.check_log import check_log_command
 from claimledger.cli.failures import (
+    EXIT_DATABASE,
+    EXIT_FAULT,
     EXIT_USAGE,
     check_database_url,
     one_line,
@@ -35,6 +38,7 @@ from claimledger.cli.ledger import (
     rebuild_command,
 )
 from claimledger.cli.serve import claim_port, serve_command
+from claimledger.cli.verify import verify_command
 from claimledger.runtime.embedded import embedded_postgres
 from claimledger.runtime.keys import Role
 from claimledger.runtime.settings import Settings
@@ -157,6 +161,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _json_option(rebuild_cmd)
 
+    verify_cmd = commands.add_parser(
+        "verify",
+        help="hash the transparency log again from the event table and check every checkpoint"
+        " (exit 0 intact, 1 tampered, 2 could not run)",
+    )
+    _database_options(verify_cmd)
+    verify_cmd.add_argument(
+        "--key",
+        help="the verifier key checkpoints must be signed with (the text /v1/log/key answers,"
+        " or a file holding it); default: the log's own key, when it has one",
+    )
+    _json_option(verify_cmd)
+
+    check = commands.add_parser(
+        "check-log",
+        help="check a ledger's log over HTTP against a checkpoint you kept"
+        " (exit 0 consistent, 1 contradicted, 2 could not run)",
+    )
+    check.add_argument("checkpoint", type=Path, help="the checkpoint you kept (a file)")
+    check.add_argument("--url", required=True, help="the ledger's base URL")
+    check.add_argument("--key", required=True, help="the log's verifier key, or a file holding it")
+    check.add_argument("--statement", type=UUID, help="also check this statement's leaf")
+    check.add_argument("--api-key", help="a reader key, where the ledger's reads need one")
+    check.add_argument(
+        "--save", action="store_true", help="keep the new checkpoint in the file when consistent"
+    )
+
     commands.add_parser("openapi", help="print the OpenAPI document")
     return parser
 
@@ -207,6 +238,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "openapi":
         return _print_openapi()
+    if args.command == "check-log":
+        checked = 0
+        with one_line() as failed:
+            checked = check_log_command(args)
+        return failed.code or checked
     handlers: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
         "serve": serve_command,
         "migrate": migrate_command,
@@ -215,6 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rebuild": rebuild_command,
         "import": import_command,
         "export": export_command,
+        "verify": verify_command,
     }
     code = 0
     with one_line() as failed:
@@ -231,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.embedded = configured.database_url is None
         with database(configured) as settings:
             code = handlers[args.command](args, settings)
+    if args.command == "verify" and failed.code in (EXIT_DATABASE, EXIT_FAULT):
+        return EXIT_USAGE  # verify's own codes: 0 intact, 1 tampered, 2 could not run
     return failed.code or code
 
 

@@ -25,6 +25,7 @@ from claimledger.runtime.bootstrap import Services, prepared, started
 from claimledger.runtime.demo import load_demo
 from claimledger.runtime.demo_keys import DemoKeys, demo_keys
 from claimledger.runtime.keys import SYSTEM_KEY_ID
+from claimledger.runtime.log_keys import log_signer, made_key_file
 from claimledger.runtime.metrics import serve_worker_metrics
 from claimledger.runtime.settings import Settings
 from claimledger.runtime.supervisor import PARENT_PID, supervised_processes, until_parent_gone
@@ -56,8 +57,28 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     failed = claim_port(args)
     if failed is not None:
         return failed
+    if args.embedded:
+        settings = with_made_log_key(settings)
     anyio.run(_serve, args, settings, args.listening, backend_options={"use_uvloop": True})
     return 0
+
+
+def with_made_log_key(settings: Settings) -> Settings:
+    """The embedded server's settings signing with the key made in its data directory (at the
+    first start), unless a key is configured."""
+    if settings.log_key_file is not None or settings.log_key_seed is not None:
+        return settings
+    log_signer(settings, generate=True)
+    return replace(settings, log_key_file=made_key_file(settings))
+
+
+def _worker_environment(settings: Settings) -> dict[str, str]:
+    """The worker processes' environment: this one's, with the log's key file when this
+    process chose it."""
+    environment = dict(os.environ)
+    if settings.log_key_file is not None and settings.log_key_seed is None:
+        environment["CLAIMLEDGER_LOG_KEY_FILE"] = str(settings.log_key_file)
+    return environment
 
 
 def claim_port(args: argparse.Namespace) -> int | None:
@@ -106,11 +127,16 @@ async def _serve(args: argparse.Namespace, settings: Settings, listening: socket
         keys = await _demo(services, settings, embedded=args.embedded) if args.demo else None
         if worker_roles:
             await stack.enter_async_context(
-                supervised_processes(worker_roles, settings.require_database_url)
+                supervised_processes(
+                    worker_roles, settings.require_database_url, env=_worker_environment(settings)
+                )
             )
         base = f"http://{args.host}:{args.port}"
         print(f"claimledger is serving on {base}")
         print(f"  API docs:   {base}/schema")
+        vkey = services.log_verifier_key
+        signed = f"signed by {vkey}" if vkey else "unsigned: no log key is configured"
+        print(f"  log:        {base}/v1/log/checkpoint ({signed})")
         if args.embedded:
             print(f"  database:   embedded PostgreSQL, data in {settings.data_dir}")
         if keys is not None:

@@ -18,6 +18,7 @@ import httpx
 from claimledger.domain.ledger import Ledger
 from claimledger.projections.watcher import OnRestored, PositionWatcher
 from claimledger.runtime.keys import KeyStore
+from claimledger.runtime.log_keys import log_signer
 from claimledger.runtime.migrations import migrate
 from claimledger.runtime.settings import Settings
 from claimledger.runtime.workers import Workers, background_workers, supervised
@@ -70,6 +71,7 @@ async def started(settings: Settings, *, watch: bool = True) -> AsyncIterator[Se
     position: nothing in such a command reads with ``min_position``.
     """
     url = settings.require_database_url
+    signer = log_signer(settings, generate=False)
     applied = await prepared(url)
     async with AsyncExitStack() as stack:
         pool = await create_pool(url, size=_PRIMARY_POOL_SIZE, name="primary")
@@ -131,6 +133,7 @@ async def started(settings: Settings, *, watch: bool = True) -> AsyncIterator[Se
                         webhook_client=client,
                         workers=workers,
                         migrations_applied=tuple(applied),
+                        log_verifier_key=None if signer is None else signer.verifier_key,
                     )
             finally:
                 group.cancel_scope.cancel()

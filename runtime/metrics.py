@@ -48,8 +48,10 @@ SELECT t.position,
        (SELECT extract(epoch FROM now()
                  - (convert_from(e.state, 'UTF8')::jsonb ->> 'timestamp')::timestamptz)
           FROM {EVENTS} e WHERE e.notification_id > t.position
-         ORDER BY e.notification_id LIMIT 1) AS oldest_unapplied_seconds
-FROM views.tracking t WHERE t.projection = 'views'
+         ORDER BY e.notification_id LIMIT 1) AS oldest_unapplied_seconds,
+       l.size AS log_size, l.refusal IS NOT NULL AS log_refusing,
+       (SELECT coalesce(max(size), 0) FROM transparency.checkpoints) AS log_checkpoint_size
+FROM views.tracking t, transparency.tree l WHERE t.projection = 'views'
 """  # noqa: S608 (a constant table name)
 
 _QUEUES = """
@@ -168,6 +170,17 @@ async def database_gauges(db: Db, settings: Settings) -> list[Metric]:
             "1 when the projector is behind and has not advanced for stuck_after_seconds"
             " (as /ready's stuck)",
             1 if lag > 0 and idle > settings.stuck_after_seconds else 0,
+        ),
+        _gauge("claimledger_log_tree_size", "Leaves in the transparency log", row["log_size"]),
+        _gauge(
+            "claimledger_log_checkpoint_size",
+            "Leaves under the log's latest checkpoint",
+            row["log_checkpoint_size"],
+        ),
+        _gauge(
+            "claimledger_log_refusing",
+            "1 when the log refuses to sign checkpoints because its past was rewritten",
+            1 if row["log_refusing"] else 0,
         ),
         depth,
     ]

@@ -17,7 +17,10 @@ import anyio
 from anyio.abc import TaskStatus
 
 from claimledger.projections.projector import RECONNECT_SECONDS, OnAdvance, Projector
+from claimledger.runtime.log_keys import log_origin_of, log_signer
 from claimledger.runtime.settings import Settings
+from claimledger.transparency.signer import CheckpointSigner
+from claimledger.transparency.worker import LogWorker
 from claimledger.webhooks.dispatcher import Dispatcher
 
 log = logging.getLogger("claimledger.workers")
@@ -64,6 +67,7 @@ async def supervised(
 class Workers:
     projector: Projector | None = None
     dispatcher: Dispatcher | None = None
+    log: LogWorker | None = None
 
 
 @asynccontextmanager
@@ -92,7 +96,20 @@ async def background_workers(
                 on_advance=advanced,
             )
             await group.start(supervised, "the projector", workers.projector.run)
+            # The transparency log keeps up with the projector, in its process.
+            workers.log = log_worker(settings)
+            await group.start(supervised, "the transparency log", workers.log.run)
         if workers.dispatcher is not None:
             await group.start(supervised, "the dispatcher", workers.dispatcher.run)
         yield workers
         group.cancel_scope.cancel()
+
+
+def log_worker(settings: Settings) -> LogWorker:
+    """The transparency log's worker, signing with the settings' key (none: unsigned)."""
+    signer = CheckpointSigner(
+        log_origin_of(settings),
+        log_signer(settings, generate=False),
+        interval=settings.checkpoint_seconds,
+    )
+    return LogWorker(settings.require_database_url, signer, poll_seconds=settings.poll_seconds)

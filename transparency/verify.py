@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from claimledger.store.db import Connection
 from claimledger.store.events import EVENTS
@@ -136,7 +137,7 @@ def _checkpoint_problem(
 async def _consistency_problem(
     connection: Connection, stored: list[StoredCheckpoint]
 ) -> str | None:
-    for older, newer in zip(stored, stored[1:], strict=False):
+    for older, newer in pairwise(stored):
         ranges = merkle.consistency_ranges(older.size, newer.size)
         path = merkle.proof_hashes(ranges, await read_nodes(connection, merkle.nodes_for(ranges)))
         if not merkle.verify_consistency(older.size, newer.size, path, older.root, newer.root):

@@ -29,7 +29,8 @@ SELECT t.position, t.last_error,
        (SELECT f.error FROM webhooks.dispatcher_failures f
          WHERE f.failing_since < now() - make_interval(secs => $1)
            AND f.seen_at > now() - make_interval(secs => greatest($1, 15))
-         ORDER BY f.failing_since LIMIT 1) AS dispatcher_error
+         ORDER BY f.failing_since LIMIT 1) AS dispatcher_error,
+       (SELECT refusal FROM transparency.tree) AS log_refusal
 FROM views.tracking t WHERE t.projection = 'views'
 """
 
@@ -49,6 +50,8 @@ class Readiness(Struct, kw_only=True):
     skipped_events: int = 0
     # A webhook dispatcher (of this process or another) that cannot ask for work.
     dispatcher_error: str | None = None
+    # Why the transparency log refuses to sign checkpoints: its past was rewritten.
+    log_refusal: str | None = None
 
 
 def _dispatcher_stuck(services: Services) -> str | None:
@@ -69,8 +72,10 @@ def _dispatcher_stuck(services: Services) -> str | None:
 async def ready(services: ServicesDep) -> Response[Readiness]:
     """200 when the database answers, the projector is at most 1,000 events behind the ledger's
     head and has not stood still behind it for longer than `stuck_after_seconds` (30 s), and no
-    webhook dispatcher has been unable to ask for work for that long; 503 otherwise, with the
-    same body and `status` `unavailable`, `lagging` or `stuck`."""
+    webhook dispatcher has been unable to ask for work for that long, and the transparency log
+    signs its checkpoints; 503 otherwise, with the same body and `status` `unavailable`,
+    `lagging`, `stuck` or `tampered` (the log found its past rewritten: `log_refusal` says
+    where)."""
     settings = services.settings
     try:
         with anyio.fail_after(2):
@@ -87,7 +92,9 @@ async def ready(services: ServicesDep) -> Response[Readiness]:
     lag = max(0, head - done)
     idle = float(row["idle_seconds"] or 0.0)
     dispatcher_error = _dispatcher_stuck(services) or row["dispatcher_error"]
-    if (lag > 0 and idle > settings.stuck_after_seconds) or dispatcher_error is not None:
+    if row["log_refusal"] is not None:
+        status = "tampered"
+    elif (lag > 0 and idle > settings.stuck_after_seconds) or dispatcher_error is not None:
         status = "stuck"
     elif lag > MAX_LAG:
         status = "lagging"
@@ -103,6 +110,7 @@ async def ready(services: ServicesDep) -> Response[Readiness]:
         projector_error=row["last_error"] if lag > 0 else None,
         skipped_events=int(row["skipped"]),
         dispatcher_error=dispatcher_error,
+        log_refusal=row["log_refusal"],
     )
     if status == "ready":
         return Response(body)

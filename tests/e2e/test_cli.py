@@ -142,6 +142,30 @@ def error_table(database_url: str) -> list[tuple[str, list[str], dict[str, str |
             "absent: no such directory",
         ),
         ("unknown option", ["migrate", "--colour"], {}, 2, "unrecognized arguments: --colour"),
+        # verify's own codes: 1 is kept for a tampered log, so a check that cannot run is 2.
+        (
+            "verify: unreachable",
+            ["verify"],
+            {"DATABASE_URL": unreachable},
+            2,
+            "cannot use the database at 127.0.0.1:",
+        ),
+        ("verify: no such database", ["verify"], {"DATABASE_URL": missing_database}, 2, "exist"),
+        ("verify: not a key", ["verify", "--key", "a+b"], {}, 2, "--key is not a verifier key"),
+        (
+            "check-log: missing checkpoint",
+            ["check-log", "{tmp}/absent.txt", "--url", unreachable, "--key", "a+b"],
+            {},
+            2,
+            "absent.txt: No such file or directory",
+        ),
+        (
+            "check-log: not a key",
+            ["check-log", "{tmp}/good.ndjson", "--url", "http://127.0.0.1:1", "--key", "a+b"],
+            {},
+            2,
+            "--key is not a verifier key",
+        ),
     ]
     return table
 
