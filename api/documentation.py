@@ -28,6 +28,7 @@ from litestar.routes import HTTPRoute
 
 from claimledger.api.examples import EXAMPLES
 from claimledger.api.examples_changes import CHANGE_EXAMPLES
+from claimledger.api.examples_log import LOG_EXAMPLES
 from claimledger.api.examples_search import SEARCH_EXAMPLES
 from claimledger.api.format_docs import document_formats
 from claimledger.api.negotiation import Representation
@@ -51,6 +52,8 @@ _HEADERS = {
     "WWW-Authenticate": 'How to authenticate: `Bearer realm="claimledger"`.',
 }
 _READ_HEADERS = ("ETag", POSITION_HEADER, "Cache-Control")
+# The transparency log's reads are not the read model's: no position.
+_LOG_HEADERS = ("ETag", "Cache-Control")
 
 _ROLES = {
     None: "none: open to anyone, no key.",
@@ -157,16 +160,22 @@ def _document(operation: Operation, role: Role | None) -> None:
     code, success = _success(operation)
     responses = operation.responses or {}
     headers: list[str] = []
-    # Every read as known at a moment (a window of changes reads as known at its `to`).
+    # Every read as known at a moment (a window of changes reads as known at its `to`), and the
+    # log's reads.
+    cached: tuple[str, ...] = ()
     if "known_at" in names or "min_position" in names:
+        cached = _READ_HEADERS
+    elif "log" in (operation.tags or ()):
+        cached = _LOG_HEADERS
+    if cached:
         operation.parameters = [*(operation.parameters or []), _IF_NONE_MATCH]
-        _add_headers(success, *_READ_HEADERS)
+        _add_headers(success, *cached)
         unchanged = OpenAPIResponse(
             description="Not modified: the `If-None-Match` ETag is that of the answer; no body."
         )
-        _add_headers(unchanged, *_READ_HEADERS)
+        _add_headers(unchanged, *cached)
         responses["304"] = unchanged
-        headers += _READ_HEADERS
+        headers += cached
     # A batch creates many statements: it has no one URL to give.
     if code == "201" and operation.operation_id != "recordStatementBatch":
         success.description = "Created; `Location` is its URL (see the description)."
@@ -178,7 +187,8 @@ def _document(operation: Operation, role: Role | None) -> None:
         headers.append("Cache-Control")
     if "503" in responses:
         headers.append("Retry-After")
-    example = {**EXAMPLES, **CHANGE_EXAMPLES, **SEARCH_EXAMPLES}[str(operation.operation_id)]
+    examples = {**EXAMPLES, **CHANGE_EXAMPLES, **SEARCH_EXAMPLES, **LOG_EXAMPLES}
+    example = examples[str(operation.operation_id)]
     if isinstance(operation.request_body, RequestBody):
         _example(operation.request_body.content.get("application/json"), example.request)
     for media_type, body in (success.content or {}).items():

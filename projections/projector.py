@@ -25,7 +25,8 @@ from claimledger.projections.memory import FACTS_KEPT, Memory
 from claimledger.projections.schema import REBUILT_TABLES
 from claimledger.projections.skipped import describe, error_text, record_skipped
 from claimledger.store.db import CONNECTION_ERRORS, Connection, close, connect, is_deterministic
-from claimledger.store.events import EVENTS_AFTER, EVENTS_CHANNEL
+from claimledger.store.events import EVENTS_AFTER
+from claimledger.store.following import follow_events
 from claimledger.store.metrics import (
     PROJECTOR_ACTIVE,
     PROJECTOR_BATCH_SECONDS,
@@ -39,7 +40,6 @@ log = logging.getLogger("claimledger.projector")
 PROJECTION = "views"
 PROJECTED_CHANNEL = "claimledger_projected"
 _LOCK_KEY = 0x636C_7072  # "clpr": one active projector per database
-_LOCK_CHECK_SECONDS = 10.0
 # The ranges of the latest batches are kept for inspection; older ones are forgotten.
 _BATCHES_KEPT = 10_000
 
@@ -110,9 +110,6 @@ class Projector:
                 )
                 self.error = error_text(error)
                 await self._record_error(error)
-            finally:
-                self.active = False
-                PROJECTOR_ACTIVE.set(0)
             await anyio.sleep(pause)
 
     async def _record_error(self, error: BaseException) -> None:
@@ -134,34 +131,15 @@ class Projector:
             await close(connection)
 
     async def _run_once(self) -> None:
-        lock = await connect(self.url)
-        work: Connection | None = None
-        try:
-            await lock.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
-            self.active = True
-            PROJECTOR_ACTIVE.set(1)
+        await follow_events(
+            self.url, _LOCK_KEY, self.catch_up, pause=self.poll_seconds, on_active=self._active
+        )
+
+    def _active(self, active: bool) -> None:
+        self.active = active
+        PROJECTOR_ACTIVE.set(int(active))
+        if active:
             log.info("projector active")
-            work = await connect(self.url)
-            wake = anyio.Event()
-
-            def notified(*_: Any) -> None:
-                wake.set()
-
-            await lock.add_listener(EVENTS_CHANNEL, notified)
-            checked = anyio.current_time()
-            while True:
-                await self.catch_up(work)
-                with anyio.move_on_after(self.poll_seconds):
-                    await wake.wait()
-                wake = anyio.Event()
-                if anyio.current_time() - checked > _LOCK_CHECK_SECONDS:
-                    # Holding the lock means holding this connection: make sure it still lives.
-                    await lock.fetchval("SELECT 1", timeout=5)
-                    checked = anyio.current_time()
-        finally:
-            if work is not None:
-                await close(work)
-            await close(lock)
 
     async def catch_up(self, connection: Connection) -> int:
         """Apply batches until the store has nothing new; the number of events applied."""

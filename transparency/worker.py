@@ -6,20 +6,12 @@ table's NOTIFY like the projector. It runs beside the projector, in the projecto
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
-import anyio
-
-from claimledger.store.db import Connection, close, connect
-from claimledger.store.events import EVENTS_CHANNEL
+from claimledger.store.db import Connection
+from claimledger.store.following import follow_events
 from claimledger.transparency.signer import CheckpointSigner
 from claimledger.transparency.tree import TreeBuilder
 
-log = logging.getLogger("claimledger.transparency")
-
 _LOCK_KEY = 0x636C_746C  # "cltl": one active log worker per database
-_LOCK_CHECK_SECONDS = 10.0
 
 
 class LogWorker:
@@ -40,31 +32,9 @@ class LogWorker:
     async def run(self) -> None:
         """Become the active log worker (waiting as standby if another is), then keep up until
         cancelled; failures end it (its supervisor starts it again)."""
-        lock = await connect(self.url)
-        work: Connection | None = None
-        try:
-            await lock.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
-            self.active = True
-            work = await connect(self.url)
-            wake = anyio.Event()
+        # Wake at least once per signing interval, so a due checkpoint waits no longer.
+        pause = min(self.poll_seconds * 4, self.signer.interval.total_seconds())
+        await follow_events(self.url, _LOCK_KEY, self.step, pause=pause, on_active=self._active)
 
-            def notified(*_: Any) -> None:
-                wake.set()
-
-            await lock.add_listener(EVENTS_CHANNEL, notified)
-            checked = anyio.current_time()
-            # Wake at least once per signing interval, so a due checkpoint waits no longer.
-            pause = min(self.poll_seconds * 4, self.signer.interval.total_seconds())
-            while True:
-                await self.step(work)
-                with anyio.move_on_after(pause):
-                    await wake.wait()
-                wake = anyio.Event()
-                if anyio.current_time() - checked > _LOCK_CHECK_SECONDS:
-                    await lock.fetchval("SELECT 1", timeout=5)
-                    checked = anyio.current_time()
-        finally:
-            self.active = False
-            if work is not None:
-                await close(work)
-            await close(lock)
+    def _active(self, active: bool) -> None:
+        self.active = active

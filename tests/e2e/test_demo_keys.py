@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import stat
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from claimledger.transparency.notes import NoteVerifier, parse_checkpoint
 from tests.e2e.processes import (
     completed,
     environment,
@@ -156,15 +158,37 @@ async def test_a_revoked_demo_key_is_replaced_and_the_other_kept(
     assert _mode(kept) == 0o600
 
 
+def _log_key(base: str) -> str:
+    """The transparency log's verifier key, once it has signed a checkpoint with it."""
+    key = httpx.get(f"{base}/v1/log/key", timeout=10)
+    assert key.status_code == 200, key.text
+    verifier = NoteVerifier.parse(key.text.strip())
+    deadline = time.monotonic() + 30
+    while (checkpoint := httpx.get(f"{base}/v1/log/checkpoint", timeout=10)).status_code != 200:
+        assert time.monotonic() < deadline, "no checkpoint within 30 s"
+        time.sleep(0.1)
+    assert parse_checkpoint(verifier.verify(checkpoint.text)).size > 0
+    return verifier.verifier_key
+
+
 def test_demo_keys_with_the_embedded_server(tmp_path: Path) -> None:
     data_dir = tmp_path / "ledger-data"
-    env = environment(DATABASE_URL=None, CLAIMLEDGER_DATA_DIR=str(data_dir))
+    env = environment(
+        DATABASE_URL=None,
+        CLAIMLEDGER_DATA_DIR=str(data_dir),
+        CLAIMLEDGER_LOG_KEY_FILE=None,
+        CLAIMLEDGER_LOG_KEY_SEED=None,
+        CLAIMLEDGER_CHECKPOINT_SECONDS="0.5",
+    )
     port = free_port()
 
     with demo(env, port) as (base, first):
         _works(base, first)
         kept = data_dir / "demo-keys.json"
         assert _mode(kept) == 0o600
+        # The log's key is made at the first start, kept beside them, and signs checkpoints.
+        assert _mode(data_dir / "log-key.pem") == 0o600
+        log_key = _log_key(base)
         # A second start on the busy port joins the embedded server and leaves it running.
         _fails_in_one_line(_busy_start(env, port), port)
         _works(base, first)
@@ -173,6 +197,7 @@ def test_demo_keys_with_the_embedded_server(tmp_path: Path) -> None:
         with demo(env, port) as (base, again):
             assert again == first
             _works(base, again)
+            assert _log_key(base) == log_key
     assert _mode(kept) == 0o600
 
 
