@@ -71,7 +71,7 @@ async def stored_root(connection: Connection, size: int) -> bytes:
 class TreeBuilder:
     """Adds the events after the tree's position as leaves, a batch per transaction."""
 
-    def __init__(self, *, batch_size: int = 10_000) -> None:
+    def __init__(self, *, batch_size: int = 2_000) -> None:
         self.batch_size = batch_size
         self._frontier: Frontier | None = None
 
