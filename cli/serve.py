@@ -25,7 +25,7 @@ from claimledger.runtime.bootstrap import Services, prepared, started
 from claimledger.runtime.demo import load_demo
 from claimledger.runtime.demo_keys import DemoKeys, demo_keys
 from claimledger.runtime.keys import SYSTEM_KEY_ID
-from claimledger.runtime.log_keys import log_signer, made_key_file
+from claimledger.runtime.log_keys import made_key, made_key_file
 from claimledger.runtime.metrics import serve_worker_metrics
 from claimledger.runtime.settings import Settings
 from claimledger.runtime.supervisor import PARENT_PID, supervised_processes, until_parent_gone
@@ -68,8 +68,7 @@ def with_made_log_key(settings: Settings) -> Settings:
     first start), unless a key is configured."""
     if settings.log_key_file is not None or settings.log_key_seed is not None:
         return settings
-    log_signer(settings, generate=True)
-    return replace(settings, log_key_file=made_key_file(settings))
+    return replace(settings, log_key_file=made_key(made_key_file(settings)))
 
 
 def _worker_environment(settings: Settings) -> dict[str, str]:
@@ -134,8 +133,8 @@ async def _serve(args: argparse.Namespace, settings: Settings, listening: socket
         base = f"http://{args.host}:{args.port}"
         print(f"claimledger is serving on {base}")
         print(f"  API docs:   {base}/schema")
-        vkey = services.log_verifier_key
-        signed = f"signed by {vkey}" if vkey else "unsigned: no log key is configured"
+        keyed = settings.log_key_file is not None or settings.log_key_seed is not None
+        signed = f"its key: {base}/v1/log/key" if keyed else "unsigned: no log key is configured"
         print(f"  log:        {base}/v1/log/checkpoint ({signed})")
         if args.embedded:
             print(f"  database:   embedded PostgreSQL, data in {settings.data_dir}")

@@ -18,7 +18,6 @@ import httpx
 from claimledger.domain.ledger import Ledger
 from claimledger.projections.watcher import OnRestored, PositionWatcher
 from claimledger.runtime.keys import KeyStore
-from claimledger.runtime.log_keys import log_signer
 from claimledger.runtime.migrations import migrate
 from claimledger.runtime.settings import Settings
 from claimledger.runtime.workers import Workers, background_workers, supervised
@@ -54,8 +53,6 @@ class Services:
     webhook_client: httpx.AsyncClient
     workers: Workers
     migrations_applied: tuple[str, ...]
-    # The transparency log's verifier key (note format); None: its checkpoints are unsigned.
-    log_verifier_key: str | None = None
 
 
 async def prepared(url: str) -> list[str]:
@@ -71,7 +68,6 @@ async def started(settings: Settings, *, watch: bool = True) -> AsyncIterator[Se
     position: nothing in such a command reads with ``min_position``.
     """
     url = settings.require_database_url
-    signer = log_signer(settings, generate=False)
     applied = await prepared(url)
     async with AsyncExitStack() as stack:
         pool = await create_pool(url, size=_PRIMARY_POOL_SIZE, name="primary")
@@ -133,7 +129,6 @@ async def started(settings: Settings, *, watch: bool = True) -> AsyncIterator[Se
                         webhook_client=client,
                         workers=workers,
                         migrations_applied=tuple(applied),
-                        log_verifier_key=None if signer is None else signer.verifier_key,
                     )
             finally:
                 group.cancel_scope.cancel()

@@ -16,14 +16,16 @@ import base64
 import binascii
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from claimledger.runtime.settings import Settings
 from claimledger.transparency.notes import SEED_SIZE, NoteSigner, is_key_name
+
+if TYPE_CHECKING:
+    # cryptography is imported only where a key is read: it costs every process that loads it
+    # several MB, and only the log's worker (and the commands that check signatures) need it.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 KEY_FILE_NAME = "log-key.pem"
 DEFAULT_ORIGIN = "localhost/claimledger"
@@ -115,10 +117,16 @@ def _key_in(path: Path, setting: str) -> Ed25519PrivateKey:
             f"base64 of a {SEED_SIZE}-byte seed"
         )
         raise LogKeyError(msg)
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     return Ed25519PrivateKey.from_private_bytes(seed)
 
 
 def _pem_key(data: bytes, path: Path, setting: str) -> Ed25519PrivateKey:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError:
@@ -135,6 +143,11 @@ def _pem_key(data: bytes, path: Path, setting: str) -> Ed25519PrivateKey:
 
 def _made_key(path: Path) -> Ed25519PrivateKey:
     """The key kept in ``path``, made first when the file does not exist."""
+    return _key_in(made_key(path), _MADE)
+
+
+def made_key(path: Path) -> Path:
+    """``path``, holding a key made now when it held none, and readable by its owner alone."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
@@ -146,17 +159,21 @@ def _made_key(path: Path) -> Ed25519PrivateKey:
     if mode & 0o077:
         msg = f"{_MADE}, {path}, may be read by others than its owner (mode {mode:04o}): chmod 600"
         raise LogKeyError(msg)
-    return _key_in(path, _MADE)
+    return path
+
+
+def _pkcs8_pem(seed: bytes) -> bytes:
+    """The PEM (PKCS#8, RFC 8410) of the Ed25519 private key of ``seed``: a fixed prefix, then
+    the seed."""
+    der = bytes.fromhex("302e020100300506032b657004220420") + seed
+    body = base64.encodebytes(der).decode().replace("\n", "")
+    return f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n".encode()
 
 
 def _make(path: Path) -> None:
     """Write a new key to ``path`` at once (never half written), only its owner may read it;
     when another process made it meanwhile, keep that one."""
-    pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    pem = _pkcs8_pem(os.urandom(SEED_SIZE))
     scratch = path.with_name(f".{path.name}.{os.getpid()}")
     scratch.unlink(missing_ok=True)
     descriptor = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _MODE)

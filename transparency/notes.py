@@ -21,9 +21,11 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+if TYPE_CHECKING:
+    # Imported where keys are used: cryptography costs every process that loads it several MB.
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ED25519 = 0x01
 HASH_SIZE = 32
@@ -150,6 +152,8 @@ class NoteSigner:
         """The signer of the Ed25519 key whose 32-byte seed (RFC 8032's private key) is ``seed``."""
         if len(seed) != SEED_SIZE:
             raise NoteError(f"an Ed25519 seed is {SEED_SIZE} bytes, not {len(seed)}")
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         return cls(name, Ed25519PrivateKey.from_private_bytes(seed))
 
     def sign(self, text: str) -> str:
@@ -211,6 +215,8 @@ class NoteVerifier:
         self.public_key = public_key
         self.key_id = key_id(name, public_key)
         self.verifier_key = verifier_key(name, public_key)
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
         try:
             self._key = Ed25519PublicKey.from_public_bytes(public_key)
         except ValueError:
@@ -238,6 +244,8 @@ class NoteVerifier:
 
         Signatures by other keys are ignored; a signature by this key that fails, a note
         this key has not signed, or a malformed note raise :class:`NoteError`."""
+        from cryptography.exceptions import InvalidSignature
+
         text, signatures = _split(note)
         data = text.encode("utf-8")
         verified = False

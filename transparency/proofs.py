@@ -63,6 +63,12 @@ class StoredCheckpoint:
     signed_at: datetime
 
 
+async def verifier_key(connection: Connection) -> str | None:
+    """The key the active log worker signs with, as it published it (None: unsigned)."""
+    key = await connection.fetchval("SELECT verifier_key FROM transparency.tree")
+    return key if isinstance(key, str) else None
+
+
 async def tree_size(connection: Connection) -> int:
     return (await tree_head(connection)).size
 

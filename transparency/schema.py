@@ -51,4 +51,14 @@ CREATE TABLE IF NOT EXISTS transparency.checkpoints (
 );
 """
 
-MIGRATIONS: Sequence[tuple[str, str]] = (("0301_transparency_log", LOG_TABLES),)
+# The active log worker says which log it is and the key it signs with, so that the API's
+# processes answer /v1/log/key without ever reading the private key.
+LOG_IDENTITY = """
+ALTER TABLE transparency.tree ADD COLUMN IF NOT EXISTS origin text;
+ALTER TABLE transparency.tree ADD COLUMN IF NOT EXISTS verifier_key text;
+"""
+
+MIGRATIONS: Sequence[tuple[str, str]] = (
+    ("0301_transparency_log", LOG_TABLES),
+    ("0302_log_identity", LOG_IDENTITY),
+)

@@ -32,6 +32,15 @@ class CheckpointSigner:
         self.signer = signer
         self.interval = timedelta(seconds=interval)
 
+    async def publish(self, connection: Connection) -> None:
+        """Say which log this is and the key that verifies its checkpoints (None: unsigned)."""
+        await connection.execute(
+            "UPDATE transparency.tree SET origin = $1, verifier_key = $2"
+            " WHERE origin IS DISTINCT FROM $1 OR verifier_key IS DISTINCT FROM $2",
+            self.origin,
+            None if self.signer is None else self.signer.verifier_key,
+        )
+
     async def sign_if_due(
         self, connection: Connection, *, now: datetime | None = None
     ) -> StoredCheckpoint | Refused | None:

@@ -23,9 +23,13 @@ class LogWorker:
         self.builder = TreeBuilder()
         self.poll_seconds = poll_seconds
         self.active = False
+        self._published = False
 
     async def step(self, connection: Connection) -> None:
         """Catch the tree up, then sign a checkpoint if one is due."""
+        if not self._published:
+            await self.signer.publish(connection)
+            self._published = True
         await self.builder.catch_up(connection)
         await self.signer.sign_if_due(connection)
 
@@ -38,3 +42,4 @@ class LogWorker:
 
     def _active(self, active: bool) -> None:
         self.active = active
+        self._published = False

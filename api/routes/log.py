@@ -155,8 +155,9 @@ async def verifier_key(request: Request[Any, Any, Any], services: ServicesDep) -
     public key)`: what a note verifier takes to check the signature of a checkpoint. Get it once,
     compare it with the key the ledger's operators publish elsewhere, and keep it: a signature
     proves only that the holder of this key signed the checkpoint. A 404 when the log has no key
-    and its checkpoints are unsigned."""
-    key = services.log_verifier_key
+    and its checkpoints are unsigned (or its worker has not started yet)."""
+    async with log_snapshot(services) as connection:
+        key = await proofs.verifier_key(connection)
     if key is None:
         raise NotFoundException("the log has no signing key: its checkpoints are unsigned")
     return answer(request, key.encode(), TEXT)

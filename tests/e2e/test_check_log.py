@@ -54,10 +54,11 @@ def newsroom(database_url: str, tmp_path: Path) -> None:
     editor = editor.strip().splitlines()[-1]
     signer = NoteSigner.from_seed(ORIGIN, SEED)
     with serving(["--demo"], env=env, port=free_port()) as base:
-        vkey = httpx.get(f"{base}/v1/log/key", timeout=10).text.strip()
-        assert vkey == signer.verifier_key
         kept = tmp_path / "checkpoint.txt"
         kept.write_text(latest(base))
+        # Published by the log's worker when it started, before its first checkpoint.
+        vkey = httpx.get(f"{base}/v1/log/key", timeout=10).text.strip()
+        assert vkey == signer.verifier_key
         size = parse_checkpoint(kept.read_text().split("\n\n")[0] + "\n").size
         scenario = load_scenario()
         written = post(

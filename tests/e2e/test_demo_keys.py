@@ -160,13 +160,13 @@ async def test_a_revoked_demo_key_is_replaced_and_the_other_kept(
 
 def _log_key(base: str) -> str:
     """The transparency log's verifier key, once it has signed a checkpoint with it."""
-    key = httpx.get(f"{base}/v1/log/key", timeout=10)
-    assert key.status_code == 200, key.text
-    verifier = NoteVerifier.parse(key.text.strip())
     deadline = time.monotonic() + 30
     while (checkpoint := httpx.get(f"{base}/v1/log/checkpoint", timeout=10)).status_code != 200:
         assert time.monotonic() < deadline, "no checkpoint within 30 s"
         time.sleep(0.1)
+    key = httpx.get(f"{base}/v1/log/key", timeout=10)
+    assert key.status_code == 200, key.text
+    verifier = NoteVerifier.parse(key.text.strip())
     assert parse_checkpoint(verifier.verify(checkpoint.text)).size > 0
     return verifier.verifier_key
 

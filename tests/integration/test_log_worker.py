@@ -36,7 +36,6 @@ async def test_the_worker_grows_the_tree_and_signs_as_the_ledger_grows(
         return count
 
     async with started(configured) as services:
-        assert services.log_verifier_key == key.verifier_key
         assert services.workers.log is not None
         populate(services.writer.ledger)
 
@@ -54,3 +53,6 @@ async def test_the_worker_grows_the_tree_and_signs_as_the_ledger_grows(
         assert latest is not None
         assert latest.size > first.size
         assert latest.verifier_key == key.verifier_key
+        published = await db.fetchrow("SELECT origin, verifier_key FROM transparency.tree")
+        assert published is not None
+        assert tuple(published) == ("ledger.example/log", key.verifier_key)
