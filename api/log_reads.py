@@ -1,5 +1,5 @@
-"""What every read of the transparency log shares: whole numbers parsed strictly, one snapshot
-of the read database for all the queries of an answer, refusals as 400s naming the parameter, and
+"""What every read of the transparency log shares: whole numbers parsed strictly, a connection
+of the read database for the queries of an answer, refusals as 400s naming the parameter, and
 answers with a strong ETag.
 
 The log's answers carry no ``X-Projection-Position``: the log is not the read model.
@@ -71,11 +71,12 @@ def whole_number(name: str, value: str | None, *, source: str = "query") -> int 
 
 @asynccontextmanager
 async def log_snapshot(services: Services) -> AsyncIterator[Connection]:
-    """One connection of the read pool, in one snapshot for every query of an answer."""
+    """One connection of the read pool for the queries of an answer.
+
+    No transaction holds them together: what they read never changes once written (leaves,
+    nodes, checkpoints), and the tree only grows, so a later query can only find more."""
     async with services.reads.pool.acquire() as proxy:
-        connection = cast("Connection", proxy)  # a proxy that answers as its connection does
-        async with connection.transaction(isolation="repeatable_read", readonly=True):
-            yield connection
+        yield cast("Connection", proxy)  # a proxy that answers as its connection does
 
 
 @contextmanager

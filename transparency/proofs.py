@@ -34,6 +34,7 @@ class InclusionProof:
     leaf_hash: bytes
     path: list[bytes]
     root: bytes
+    checkpoint: StoredCheckpoint | None = None
 
 
 @dataclass(frozen=True)
@@ -79,22 +80,53 @@ async def _within(connection: Connection, field: str, size: int) -> None:
         raise ProofRefused(field, f"the tree has {grown} leaves, not {size}")
 
 
+_INCLUSION = """
+SELECT w.level, w.idx, coalesce(l.hash, n.hash) AS hash, t.size AS tree_size,
+       c.root, c.origin, c.note, c.verifier_key, c.signed_at
+FROM unnest($1::smallint[], $2::bigint[]) AS w(level, idx)
+CROSS JOIN transparency.tree t
+LEFT JOIN transparency.checkpoints c ON c.size = $3
+LEFT JOIN transparency.leaves l ON w.level = 0 AND l.idx = w.idx
+LEFT JOIN transparency.nodes n ON w.level > 0 AND n.level = w.level AND n.idx = w.idx
+"""
+
+
 async def inclusion_proof(connection: Connection, index: int, size: int) -> InclusionProof:
-    """Leaf ``index``'s proof of inclusion in the tree of ``size`` leaves."""
+    """Leaf ``index``'s proof of inclusion in the tree of ``size`` leaves, with the checkpoint
+    of that size when there is one: one query (the nodes it reads never change)."""
     if size < 1:
         raise ProofRefused("tree_size", "a tree with a leaf has at least 1 leaf")
     if not 0 <= index < size:
         raise ProofRefused("index", f"leaf {index} is not in a tree of {size} leaves")
-    await _within(connection, "tree_size", size)
     ranges = merkle.inclusion_ranges(index, size)
-    wanted = merkle.nodes_for(ranges) | {(0, index)} | set(merkle.perfect_subtrees(size))
-    nodes = await read_nodes(connection, wanted)
+    wanted = list(merkle.nodes_for(ranges) | {(0, index)} | set(merkle.perfect_subtrees(size)))
+    rows = await connection.fetch(
+        _INCLUSION, [level for level, _ in wanted], [idx for _, idx in wanted], size
+    )
+    grown = rows[0]["tree_size"]
+    if size > grown:
+        raise ProofRefused("tree_size", f"the tree has {grown} leaves, not {size}")
+    nodes = {(row["level"], row["idx"]): row["hash"] for row in rows}
+    first = rows[0]
+    checkpoint = (
+        None
+        if first["note"] is None
+        else StoredCheckpoint(
+            size,
+            first["root"],
+            first["origin"],
+            first["note"],
+            first["verifier_key"],
+            first["signed_at"],
+        )
+    )
     return InclusionProof(
         index,
         size,
         nodes[0, index],
         merkle.proof_hashes(ranges, nodes),
         merkle.root_from(size, nodes),
+        checkpoint,
     )
 
 

@@ -264,8 +264,7 @@ async def inclusion_proof(
             if leaf >= size and (defaulted or (statement_id is not None and size >= 1)):
                 raise BadParameter(*_beyond(leaf, size, statement_id, latest, defaulted=defaulted))
             proof = await proofs.inclusion_proof(connection, leaf, size)
-            stored = latest or await proofs.checkpoint_at(connection, size)
-    return json_answer(request, InclusionProof.of(proof, stored))
+    return json_answer(request, InclusionProof.of(proof, latest or proof.checkpoint))
 
 
 def _beyond(
