@@ -81,13 +81,14 @@ async def _within(connection: Connection, field: str, size: int) -> None:
 
 
 _INCLUSION = """
-SELECT w.level, w.idx, coalesce(l.hash, n.hash) AS hash, t.size AS tree_size,
-       c.root, c.origin, c.note, c.verifier_key, c.signed_at
-FROM unnest($1::smallint[], $2::bigint[]) AS w(level, idx)
-CROSS JOIN transparency.tree t
-LEFT JOIN transparency.checkpoints c ON c.size = $3
-LEFT JOIN transparency.leaves l ON w.level = 0 AND l.idx = w.idx
-LEFT JOIN transparency.nodes n ON w.level > 0 AND n.level = w.level AND n.idx = w.idx
+SELECT t.size AS tree_size, c.root, c.origin, c.note, c.verifier_key, c.signed_at,
+       (SELECT array_agg(l.hash ORDER BY w.at)
+          FROM unnest($1::bigint[]) WITH ORDINALITY AS w(idx, at)
+          JOIN transparency.leaves l ON l.idx = w.idx) AS leaves,
+       (SELECT array_agg(n.hash ORDER BY w.at)
+          FROM unnest($2::smallint[], $3::bigint[]) WITH ORDINALITY AS w(level, idx, at)
+          JOIN transparency.nodes n ON n.level = w.level AND n.idx = w.idx) AS nodes
+FROM transparency.tree t LEFT JOIN transparency.checkpoints c ON c.size = $4
 """
 
 
@@ -99,25 +100,26 @@ async def inclusion_proof(connection: Connection, index: int, size: int) -> Incl
     if not 0 <= index < size:
         raise ProofRefused("index", f"leaf {index} is not in a tree of {size} leaves")
     ranges = merkle.inclusion_ranges(index, size)
-    wanted = list(merkle.nodes_for(ranges) | {(0, index)} | set(merkle.perfect_subtrees(size)))
-    rows = await connection.fetch(
-        _INCLUSION, [level for level, _ in wanted], [idx for _, idx in wanted], size
+    wanted = merkle.nodes_for(ranges) | {(0, index)} | set(merkle.perfect_subtrees(size))
+    leaves = [node for node in wanted if node[0] == 0]
+    above = [node for node in wanted if node[0] > 0]
+    row = await connection.fetchrow(
+        _INCLUSION,
+        [idx for _, idx in leaves],
+        [level for level, _ in above],
+        [idx for _, idx in above],
+        size,
     )
-    grown = rows[0]["tree_size"]
-    if size > grown:
-        raise ProofRefused("tree_size", f"the tree has {grown} leaves, not {size}")
-    nodes = {(row["level"], row["idx"]): row["hash"] for row in rows}
-    first = rows[0]
+    assert row is not None  # the tree's row is made by the migrations
+    if size > row["tree_size"]:
+        raise ProofRefused("tree_size", f"the tree has {row['tree_size']} leaves, not {size}")
+    nodes = dict(zip(leaves, row["leaves"], strict=True))
+    nodes.update(zip(above, row["nodes"] or (), strict=True))
     checkpoint = (
         None
-        if first["note"] is None
+        if row["note"] is None
         else StoredCheckpoint(
-            size,
-            first["root"],
-            first["origin"],
-            first["note"],
-            first["verifier_key"],
-            first["signed_at"],
+            size, row["root"], row["origin"], row["note"], row["verifier_key"], row["signed_at"]
         )
     )
     return InclusionProof(
