@@ -9,6 +9,7 @@ line on standard error and exits with the code ``cli.failures`` gives the kind o
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 import warnings
@@ -19,7 +20,6 @@ from pathlib import Path
 from typing import NoReturn
 from uuid import UUID
 
-from claimledger.cli.check_log import check_log_command
 from claimledger.cli.failures import (
     EXIT_DATABASE,
     EXIT_FAULT,
@@ -29,16 +29,7 @@ from claimledger.cli.failures import (
     readable_file,
     writable_file,
 )
-from claimledger.cli.keys import keys_command
-from claimledger.cli.ledger import (
-    demo_command,
-    export_command,
-    import_command,
-    migrate_command,
-    rebuild_command,
-)
-from claimledger.cli.serve import claim_port, serve_command
-from claimledger.cli.verify import verify_command
+from claimledger.cli.serve import claim_port
 from claimledger.runtime.embedded import embedded_postgres
 from claimledger.runtime.keys import Role
 from claimledger.runtime.settings import Settings
@@ -228,6 +219,29 @@ class OneLineConnectionErrors(logging.Filter):
         return True
 
 
+# Each command's module is imported when the command runs: a worker process of `serve` (which is
+# `claimledger serve --role …`) then never loads what import, export or verify need (Litestar
+# and the API's schemas among them), some 8 MB a process.
+_HANDLERS = {
+    "serve": ("claimledger.cli.serve", "serve_command"),
+    "migrate": ("claimledger.cli.ledger", "migrate_command"),
+    "demo": ("claimledger.cli.ledger", "demo_command"),
+    "keys": ("claimledger.cli.keys", "keys_command"),
+    "rebuild": ("claimledger.cli.ledger", "rebuild_command"),
+    "import": ("claimledger.cli.ledger", "import_command"),
+    "export": ("claimledger.cli.ledger", "export_command"),
+    "verify": ("claimledger.cli.verify", "verify_command"),
+}
+
+
+def _handler(command: str) -> Callable[[argparse.Namespace, Settings], int]:
+    module, name = _HANDLERS[command]
+    handler: Callable[[argparse.Namespace, Settings], int] = getattr(
+        importlib.import_module(module), name
+    )
+    return handler
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
@@ -241,18 +255,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-log":
         checked = 0
         with one_line() as failed:
+            from claimledger.cli.check_log import check_log_command
+
             checked = check_log_command(args)
         return failed.code or checked
-    handlers: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
-        "serve": serve_command,
-        "migrate": migrate_command,
-        "demo": demo_command,
-        "keys": keys_command,
-        "rebuild": rebuild_command,
-        "import": import_command,
-        "export": export_command,
-        "verify": verify_command,
-    }
     code = 0
     with one_line() as failed:
         if args.command == "import":
@@ -267,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             failed.database = check_database_url(configured.database_url, name="")
         args.embedded = configured.database_url is None
         with database(configured) as settings:
-            code = handlers[args.command](args, settings)
+            code = _handler(args.command)(args, settings)
     if args.command == "verify" and failed.code in (EXIT_DATABASE, EXIT_FAULT):
         return EXIT_USAGE  # verify's own codes: 0 intact, 1 tampered, 2 could not run
     return failed.code or code
