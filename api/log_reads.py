@@ -70,7 +70,7 @@ def whole_number(name: str, value: str | None, *, source: str = "query") -> int 
 
 
 @asynccontextmanager
-async def log_snapshot(services: Services) -> AsyncIterator[Connection]:
+async def log_connection(services: Services) -> AsyncIterator[Connection]:
     """One connection of the read pool for the queries of an answer.
 
     No transaction holds them together: what they read never changes once written (leaves,

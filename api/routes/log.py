@@ -19,7 +19,7 @@ from claimledger.api.log_reads import (
     answer,
     default_size,
     json_answer,
-    log_snapshot,
+    log_connection,
     refused_as_bad_parameter,
     whole_number,
     whole_parameter,
@@ -87,7 +87,7 @@ async def latest_checkpoint(
     note, and later ask `/v1/log/proofs/consistency` whether a newer tree still begins with this
     one: if the ledger ever rewrote what the note covers, no proof can say yes. A 404 while the
     log has made no checkpoint yet."""
-    async with log_snapshot(services) as connection:
+    async with log_connection(services) as connection:
         latest = await proofs.latest_checkpoint(connection)
     if latest is None:
         raise NotFoundException("the log has no checkpoint yet")
@@ -102,7 +102,7 @@ async def list_checkpoints(
     the tree, whether the note is signed, and the note itself. The log keeps every checkpoint,
     so a note a client kept can be found here again by its `tree_size`."""
     after = decode_cursor(cursor, "checkpoints", tuple[int])
-    async with log_snapshot(services) as connection:
+    async with log_connection(services) as connection:
         rows = await proofs.checkpoints(
             connection, before=None if after is None else after[0], limit=limit + 1
         )
@@ -139,7 +139,7 @@ async def checkpoint_at(
     log made no checkpoint of that size."""
     size = whole_number("tree_size", tree_size, source="path")
     assert size is not None
-    async with log_snapshot(services) as connection:
+    async with log_connection(services) as connection:
         stored = await proofs.checkpoint_at(connection, size)
     if stored is None:
         raise NotFoundException(f"the log has no checkpoint of {size} leaves")
@@ -156,7 +156,7 @@ async def verifier_key(request: Request[Any, Any, Any], services: ServicesDep) -
     compare it with the key the ledger's operators publish elsewhere, and keep it: a signature
     proves only that the holder of this key signed the checkpoint. A 404 when the log has no key
     and its checkpoints are unsigned (or its worker has not started yet)."""
-    async with log_snapshot(services) as connection:
+    async with log_connection(services) as connection:
         key = await proofs.verifier_key(connection)
     if key is None:
         raise NotFoundException("the log has no signing key: its checkpoints are unsigned")
@@ -192,7 +192,7 @@ async def log_entries(
         raise BadParameter("start", "is required: the first leaf's index")
     last = whole_number("end", end)
     with refused_as_bad_parameter():
-        async with log_snapshot(services) as connection:
+        async with log_connection(services) as connection:
             found = await proofs.entries(
                 connection, first, first + proofs.MAX_ENTRIES if last is None else last
             )
@@ -253,7 +253,7 @@ async def inclusion_proof(
     if (leaf is None) == (statement_id is None):
         raise neither_or_both()
     with refused_as_bad_parameter():
-        async with log_snapshot(services) as connection:
+        async with log_connection(services) as connection:
             if statement_id is not None:
                 leaf = await leaf_of_statement(connection, statement_id)
             assert leaf is not None
@@ -310,7 +310,7 @@ async def consistency_proof(
         raise BadParameter("first", "is required: the earlier tree's size")
     newer = whole_number("second", second)
     with refused_as_bad_parameter():
-        async with log_snapshot(services) as connection:
+        async with log_connection(services) as connection:
             if newer is None:
                 newer, latest = await default_size(connection)
                 if older > newer:
