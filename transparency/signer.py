@@ -11,8 +11,8 @@ from claimledger.store.db import Connection
 from claimledger.transparency import merkle
 from claimledger.transparency.audit import audit
 from claimledger.transparency.notes import NoteSigner, checkpoint_body
-from claimledger.transparency.proofs import StoredCheckpoint, latest_checkpoint
-from claimledger.transparency.tree import TreeHead, read_nodes, stored_root, tree_head
+from claimledger.transparency.proofs import StoredCheckpoint, consistency_proof, latest_checkpoint
+from claimledger.transparency.tree import TreeHead, stored_root, tree_head
 
 log = logging.getLogger("claimledger.transparency")
 
@@ -104,20 +104,9 @@ class CheckpointSigner:
             return rewrite.describe()
         if last is None:
             return None
-        ranges = merkle.consistency_ranges(last.size, head.size)
-        wanted = (
-            merkle.nodes_for(ranges)
-            | set(merkle.perfect_subtrees(last.size))
-            | set(merkle.perfect_subtrees(head.size))
-        )
-        nodes = await read_nodes(connection, wanted)
-        path = merkle.proof_hashes(ranges, nodes)
+        proof = await consistency_proof(connection, last.size, head.size)
         if not merkle.verify_consistency(
-            last.size,
-            head.size,
-            path,
-            last.root,
-            merkle.root_from(head.size, nodes),
+            last.size, head.size, proof.path, last.root, proof.second_root
         ):
             return (
                 f"the tree of {head.size} leaves is not consistent with the checkpoint of"

@@ -16,8 +16,8 @@ from claimledger.store.events import EVENTS
 from claimledger.transparency import merkle
 from claimledger.transparency.leaves import encode_leaf
 from claimledger.transparency.notes import NoteError, NoteVerifier, parse_checkpoint
-from claimledger.transparency.proofs import StoredCheckpoint, checkpoints
-from claimledger.transparency.tree import read_nodes, tree_head
+from claimledger.transparency.proofs import StoredCheckpoint, checkpoints, consistency_proof
+from claimledger.transparency.tree import tree_head
 
 _PAGE = 5000
 
@@ -138,8 +138,9 @@ async def _consistency_problem(
     connection: Connection, stored: list[StoredCheckpoint]
 ) -> str | None:
     for older, newer in pairwise(stored):
-        ranges = merkle.consistency_ranges(older.size, newer.size)
-        path = merkle.proof_hashes(ranges, await read_nodes(connection, merkle.nodes_for(ranges)))
-        if not merkle.verify_consistency(older.size, newer.size, path, older.root, newer.root):
+        proof = await consistency_proof(connection, older.size, newer.size)
+        if not merkle.verify_consistency(
+            older.size, newer.size, proof.path, older.root, newer.root
+        ):
             return f"the checkpoint of {older.size} leaves is not consistent with {newer.size}"
     return None
