@@ -17,6 +17,9 @@ from typing import IO
 
 import httpx
 
+from claimledger.transparency.notes import parse_checkpoint
+from tests.helpers import eventually
+
 ROOT = Path(__file__).parents[2]
 
 
@@ -150,3 +153,20 @@ def post(base: str, path: str, body: dict[str, object], key: str) -> dict[str, o
     assert response.status_code == 201, response.text
     answer: dict[str, object] = response.json()
     return answer
+
+
+async def signed_checkpoint(base: str, larger_than: int = 0) -> str:
+    """The latest checkpoint note of the ledger at ``base``, once one covers more than
+    ``larger_than`` leaves (30 s at most)."""
+    found: list[str] = []
+
+    async def covers() -> bool:
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.get(f"{base}/v1/log/checkpoint")
+        if response.status_code != 200:
+            return False
+        found[:] = [response.text]
+        return parse_checkpoint(response.text.split("\n\n")[0] + "\n").size > larger_than
+
+    await eventually(covers, what=f"a checkpoint over {larger_than} leaves")
+    return found[0]

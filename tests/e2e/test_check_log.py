@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
 from pathlib import Path
 
 import anyio
@@ -17,7 +16,15 @@ import httpx
 from claimledger.runtime.demo import load_scenario
 from claimledger.transparency import merkle
 from claimledger.transparency.notes import NoteSigner, checkpoint_body, parse_checkpoint
-from tests.e2e.processes import claimledger, completed, environment, free_port, post, serving
+from tests.e2e.processes import (
+    claimledger,
+    completed,
+    environment,
+    free_port,
+    post,
+    serving,
+    signed_checkpoint,
+)
 
 SEED = hashlib.sha256(b"newsroom test key").digest()
 ORIGIN = "ledger.example/log"
@@ -25,15 +32,7 @@ ORIGIN = "ledger.example/log"
 
 def latest(base: str, larger_than: int = 0) -> str:
     """The ledger's latest checkpoint note, once it covers more than ``larger_than`` leaves."""
-    deadline = time.monotonic() + 30
-    while True:
-        response = httpx.get(f"{base}/v1/log/checkpoint", timeout=10)
-        if response.status_code == 200:
-            note = response.text
-            if parse_checkpoint(note.split("\n\n")[0] + "\n").size > larger_than:
-                return note
-        assert time.monotonic() < deadline, f"no checkpoint over {larger_than} leaves in 30 s"
-        time.sleep(0.1)
+    return anyio.from_thread.run(signed_checkpoint, base, larger_than)
 
 
 async def test_a_kept_checkpoint_proves_the_log_only_grew(
