@@ -268,6 +268,21 @@ CREATE INDEX IF NOT EXISTS statements_words ON views.statements USING gin (words
 CREATE INDEX IF NOT EXISTS incident_revisions_words ON views.incident_revisions USING gin (words);
 """
 
+# A search ranks the newest matches of each kind (``queries.search_plan``): when its words are
+# common it reads a table newest first, by these indexes. Words the projector adds wait in a GIN
+# index's pending list, which every search reads through until it is merged; a small list is
+# merged often, in batches still.
+SEARCH_BY_RECENCY = """
+CREATE INDEX IF NOT EXISTS statements_recorded ON views.statements (recorded_at, id);
+CREATE INDEX IF NOT EXISTS claims_recorded ON views.claims (recorded_at, id);
+CREATE INDEX IF NOT EXISTS incident_revisions_recorded
+    ON views.incident_revisions (recorded_at, position);
+ALTER INDEX views.sources_words SET (gin_pending_list_limit = 128);
+ALTER INDEX views.claims_words SET (gin_pending_list_limit = 128);
+ALTER INDEX views.statements_words SET (gin_pending_list_limit = 128);
+ALTER INDEX views.incident_revisions_words SET (gin_pending_list_limit = 128);
+"""
+
 MIGRATIONS: Sequence[tuple[str, str]] = (
     ("0101_views", VIEW_TABLES),
     ("0102_history_by_incident", HISTORY_BY_INCIDENT),
@@ -277,6 +292,7 @@ MIGRATIONS: Sequence[tuple[str, str]] = (
     ("0106_opposing_reasons", OPPOSING_REASONS),
     ("0107_search", SEARCH),
     ("0108_changes_by_recorded_time", CHANGES_BY_RECORDED_TIME),
+    ("0109_search_by_recency", SEARCH_BY_RECENCY),
 )
 
 # An outbox cursor at (position, LAST_SEQ) is past every entry of that position.

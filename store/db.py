@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import anyio
 import asyncpg
@@ -102,6 +102,17 @@ async def session(db: Db) -> AsyncIterator[Db]:
             yield connection
     else:
         yield db
+
+
+@asynccontextmanager
+async def read_only(db: Db) -> AsyncIterator[Connection]:
+    """One connection in a read-only transaction (what it sets with ``set_config(..., true)``
+    ends with it)."""
+    async with session(db) as connection:
+        # A pool's connection stands for the connection it lends.
+        lent = cast("Connection", connection)
+        async with lent.transaction(readonly=True):
+            yield lent
 
 
 async def close(connection: Connection) -> None:

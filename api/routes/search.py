@@ -66,6 +66,9 @@ async def search(
     """Incident titles, summaries and place names, claim texts, statement quotes and source
     names that match `q`, best first, each with a snippet, as known at `known_at`.
 
+    Of each kind, the 200 most recently recorded matches are ranked (all of them when there are
+    fewer): narrow the search (a word, a filter, `known_at`) to reach older ones.
+
     Words match by their stem (Russian for Cyrillic, English for Latin script), the text's and
     the query's alike: "Тёткина" finds "Тёткино", "destroying" finds "destroyed", and a word of
     Ukrainian or any other language finds itself. Ranking puts a title above a summary, a short

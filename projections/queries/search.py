@@ -6,11 +6,13 @@ query is read the same way by ``websearch_to_tsquery``, which takes any text (``
 ``or``, ``-word``) and never fails: "Тёткина" finds "Тёткино" through their stem, "destroying"
 finds "destroyed", "Тьоткіно" finds "Тьоткіно".
 
-Hits of every kind are ranked together by ``ts_rank`` (normalised by the text's length, so a
-short title that is all match ranks above a long quote that mentions it), a title above a
-summary; equal ranks go incident, claim, statement, source, then id. As known at a moment, a hit
-is what the ledger had recorded by then: an incident's description current then, a statement
-withdrawn only if withdrawn by then.
+Of each kind, the ``search_plan.WINDOW`` most recently recorded matches are ranked (all of
+them when there are fewer): a common word's newest uses, not every use since the ledger began,
+which would cost a read of each. Hits of every kind are ranked together by ``ts_rank``
+(normalised by the text's length, so a short title that is all match ranks above a long quote
+that mentions it), a title above a summary; equal ranks go incident, claim, statement, source,
+then id. As known at a moment, a hit is what the ledger had recorded by then: an incident's
+description current then, a statement withdrawn only if withdrawn by then.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from uuid import UUID
 
 import asyncpg
 
-from claimledger.store.db import Db
+from claimledger.projections.queries import search_plan
+from claimledger.projections.queries.search_plan import WINDOW
+from claimledger.store.db import Db, read_only
 
 # The kinds of hit, in the order equal ranks are listed.
 KINDS = ("incident", "claim", "statement", "source")
@@ -31,7 +35,9 @@ KINDS = ("incident", "claim", "statement", "source")
 # A snippet's matches are marked with two characters of Unicode's private use area (taken out
 # of the text first), never with markup: ``snippet_parts`` splits on them.
 START, STOP = "\ue000", "\ue001"
-_QUERY = "websearch_to_tsquery('russian', $1)"
+_PARSED = "websearch_to_tsquery('russian', $1)"
+# The query as PostgreSQL parsed it ($1, read once: ``search`` passes the parsed query's text).
+_QUERY = "$1::tsquery"
 # A text this short is shown whole; a longer one by up to two passages around its matches.
 _WHOLE = 400
 _WHOLE_OPTIONS = f"StartSel={START}, StopSel={STOP}, HighlightAll=true"
@@ -78,15 +84,55 @@ class SearchFilter:
 
 
 class _Sql:
-    """The parameters of one query, numbered as they are added ($1 is the query text, $2 the
+    """The parameters of one query, numbered as they are added ($1 is the parsed query, $2 the
     moment)."""
 
-    def __init__(self, text: str, known_at: datetime | None) -> None:
-        self.params: list[Any] = [text, known_at]
+    def __init__(
+        self, tsquery: str, known_at: datetime | None, reach: dict[str, int | None]
+    ) -> None:
+        self.params: list[Any] = [tsquery, known_at]
+        # How far to read each table newest first (``search_plan.reach``); absent: by its index.
+        self.reach = reach or {}
 
     def __call__(self, value: Any) -> str:
         self.params.append(value)
         return f"${len(self.params)}"
+
+
+def _window(sql: _Sql, table: str, alias: str, order: str, where: list[str], moment: bool) -> str:
+    """The ``WINDOW`` most recently recorded rows of ``views.<table>`` (as ``alias``) that hold
+    the query's words and meet ``where``, newest first by ``order``.
+
+    Found through the words index; or, when the words are common, by reading the table newest
+    first (as known at $2, from there) until ``WINDOW`` match, giving up after its reach (the
+    index then answers). Both give the same rows."""
+    ordered = f"ORDER BY {', '.join(f'{alias}.{c} DESC' for c in order.split())} LIMIT {WINDOW}"
+    bound = [f"{alias}.recorded_at <= $2"] if moment else []
+    matched = [f"{alias}.words @@ {_QUERY}", *where]
+    # Through the words index alone: OFFSET 0 keeps the planner from reading the table newest
+    # first for the LIMIT, or by the moment, in the hope of meeting matches soon (whether they
+    # are common is for the branch below to decide).
+    by_index = (
+        f"SELECT * FROM (SELECT {alias}.* FROM views.{table} {alias}"
+        f" WHERE {' AND '.join(matched)} OFFSET 0) {alias}"
+        f"{' WHERE ' + bound[0] if bound else ''} {ordered}"
+    )
+    reach = sql.reach.get(table)
+    if reach is None:
+        return by_index
+    # A power of two: few distinct statements for the server to plan and keep.
+    rows = 1 << max(0, reach - 1).bit_length()
+    newest = (
+        f"SELECT {alias}.* FROM views.{table} {alias}"
+        f"{' WHERE ' + bound[0] if bound else ''} {ordered.rsplit(' LIMIT', 1)[0]} LIMIT {rows}"
+    )
+    return (
+        f"WITH recent AS MATERIALIZED (SELECT * FROM ({newest}) {alias}"
+        f" WHERE {' AND '.join(matched)} {ordered}),"
+        " found AS (SELECT count(*) AS n FROM recent)"
+        f" SELECT * FROM recent WHERE (SELECT n FROM found) = {WINDOW}"
+        f" UNION ALL SELECT * FROM ({by_index}) w WHERE (SELECT n FROM found) < {WINDOW}"
+    )
 
 
 def _select(kind: str, values: str) -> str:
@@ -104,17 +150,19 @@ def _country_of(incident: str, moment: bool) -> str:
     )
 
 
+_REVISION_ORDER = "recorded_at position"
+
+
 def _incidents(sql: _Sql, filters: SearchFilter, moment: bool) -> str:
     # An incident is found by its latest revision (by $2): the description it had then.
     latest = (
         "SELECT max(l.position) FROM views.incident_revisions l WHERE l.incident_id = t.incident_id"
     )
-    where = [f"t.words @@ {_QUERY}"]
     if moment:
-        where += ["t.recorded_at <= $2", f"t.position = ({latest} AND l.recorded_at <= $2)"]
+        where = [f"t.position = ({latest} AND l.recorded_at <= $2)"]
     else:
         # ($2, the moment, is named even when it is None: PostgreSQL must learn its type.)
-        where += ["$2::timestamptz IS NULL", f"t.position = ({latest})"]
+        where = ["$2::timestamptz IS NULL", f"t.position = ({latest})"]
     if filters.incident_id is not None:
         where.append(f"t.incident_id = {sql(filters.incident_id)}")
     if filters.country is not None:
@@ -128,15 +176,12 @@ def _incidents(sql: _Sql, filters: SearchFilter, moment: bool) -> str:
             " NULL::timestamptz, t.title,"
             " concat_ws(E'\\n', t.title, t.summary, t.place ->> 'name')",
         )
-        + f" FROM views.incident_revisions t WHERE {' AND '.join(where)}"
+        + f" FROM ({_window(sql, 'incident_revisions', 't', _REVISION_ORDER, where, moment)}) t"
     )
 
 
 def _in_incident(sql: _Sql, filters: SearchFilter, alias: str, moment: bool) -> list[str]:
-    where = [
-        f"{alias}.words @@ {_QUERY}",
-        f"($2::timestamptz IS NULL OR {alias}.recorded_at <= $2)",
-    ]
+    where = [] if moment else ["$2::timestamptz IS NULL"]
     if filters.incident_id is not None:
         where.append(f"{alias}.incident_id = {sql(filters.incident_id)}")
     if filters.country is not None:
@@ -152,7 +197,7 @@ def _claims(sql: _Sql, filters: SearchFilter, moment: bool) -> str:
             f"c.id, ts_rank(c.words, {_QUERY}, 1), c.incident_id, c.id, NULL::uuid, NULL::text,"
             " NULL::text, NULL::timestamptz, c.recorded_at, NULL::timestamptz, c.text, c.text",
         )
-        + f" FROM views.claims c WHERE {' AND '.join(where)}"
+        + f" FROM ({_window(sql, 'claims', 'c', 'recorded_at id', where, moment)}) c"
     )
 
 
@@ -168,20 +213,41 @@ def _statements(sql: _Sql, filters: SearchFilter, moment: bool) -> str:
             " CASE WHEN $2::timestamptz IS NULL OR s.withdrawn_at <= $2 THEN s.withdrawn_at END,"
             " NULL::text, s.quote",
         )
-        + f" FROM views.statements s WHERE {' AND '.join(where)}"
+        + f" FROM ({_window(sql, 'statements', 's', 'recorded_at id', where, moment)}) s"
     )
 
 
 def _sources(sql: _Sql, filters: SearchFilter, moment: bool) -> str:
+    where = [] if moment else ["$2::timestamptz IS NULL"]
     return (
         _select(
             "source",
             f"s.id, ts_rank(s.words, {_QUERY}, 1), NULL::uuid, NULL::uuid, s.id, NULL::text,"
             " NULL::text, NULL::timestamptz, s.recorded_at, NULL::timestamptz, s.name, s.name",
         )
-        + f" FROM views.sources s WHERE s.words @@ {_QUERY}"
-        " AND ($2::timestamptz IS NULL OR s.recorded_at <= $2)"
+        + f" FROM ({_window(sql, 'sources', 's', 'recorded_at id', where, moment)}) s"
     )
+
+
+_TABLES = {
+    "incident": "incident_revisions",
+    "claim": "claims",
+    "statement": "statements",
+    "source": "sources",
+}
+
+
+async def _reach(db: Db, tsquery: str, filters: SearchFilter) -> dict[str, int | None]:
+    """How far to read each table newest first for this query (``search_plan``); nothing when
+    one incident is searched (its texts are few)."""
+    if filters.incident_id is not None:
+        return {}
+    shares = await search_plan.word_shares(db)
+    return {
+        table: search_plan.reach(tsquery, shares.get(table))
+        for kind, table in _TABLES.items()
+        if kind in filters.searched()
+    }
 
 
 _BRANCHES = {
@@ -206,8 +272,30 @@ async def search(
     kinds = filters.searched()
     if not kinds:
         return []
-    sql = _Sql(text, known_at)
-    moment = known_at is not None
+    async with read_only(db) as connection:
+        # Planning a search costs more than running it; each statement's plan is made once
+        # and kept. It holds for any words: which way each table is read is in the statement.
+        tsquery = await connection.fetchval(
+            f"SELECT set_config('plan_cache_mode', 'force_generic_plan', true), {_PARSED}::text",
+            text,
+            column=1,
+        )
+        if not tsquery:
+            return []
+        sql = _Sql(tsquery, known_at, await _reach(connection, tsquery, filters))
+        page = _page(sql, filters, known_at is not None, after, limit)
+        return list(await connection.fetch(page, *sql.params))
+
+
+def _page(
+    sql: _Sql,
+    filters: SearchFilter,
+    moment: bool,
+    after: tuple[float, int, UUID] | None,
+    limit: int,
+) -> str:
+    """The statement of one page of hits, its parameters added to ``sql``."""
+    kinds = filters.searched()
     union = " UNION ALL ".join(_BRANCHES[kind](sql, filters, moment) for kind in kinds)
     where = ""
     if after is not None:
@@ -230,20 +318,17 @@ async def search(
         for name in _COLUMNS
         if name != "document"
     )
-    return list(
-        await db.fetch(
-            f"SELECT {columns}, ts_headline('russian', translate(h.document, '{START}{STOP}', ''),"
-            f" {_QUERY}, CASE WHEN length(h.document) <= {_WHOLE} THEN '{_WHOLE_OPTIONS}'"
-            f" ELSE '{_PASSAGES_OPTIONS}' END) AS marked FROM ({page}) h{order_by}",
-            *sql.params,
-        )
+    return (
+        f"SELECT {columns}, ts_headline('russian', translate(h.document, '{START}{STOP}', ''),"
+        f" {_QUERY}, CASE WHEN length(h.document) <= {_WHOLE} THEN '{_WHOLE_OPTIONS}'"
+        f" ELSE '{_PASSAGES_OPTIONS}' END) AS marked FROM ({page}) h{order_by}"
     )
 
 
 async def has_words(db: Db, text: str) -> bool:
     """Whether ``text`` holds a word to search for (not only punctuation or words too common to
     be indexed, such as "the")."""
-    return bool(await db.fetchval(f"SELECT numnode({_QUERY}) > 0", text))
+    return bool(await db.fetchval(f"SELECT numnode({_PARSED}) > 0", text))
 
 
 def snippet_parts(marked: str) -> list[tuple[str, bool]]:

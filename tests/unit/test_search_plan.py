@@ -1,0 +1,53 @@
+"""How common a query's words are, read from PostgreSQL's text form of the query, and how far
+a search reads a table newest first for them."""
+
+from __future__ import annotations
+
+import pytest
+
+from claimledger.projections.queries.search_plan import WINDOW, WordShares, estimate, reach
+
+SHARES = WordShares(
+    rows=1_000_000,
+    shares={"explos": 0.2, "satellit": 0.03, "imageri": 0.05, "it's": 0.4, "&": 0.3},
+)
+
+
+@pytest.mark.parametrize(
+    ("tsquery", "share"),
+    [
+        ("'explos'", 0.2),
+        ("'satellit' & 'imageri'", 0.03),
+        ("'satellit' <-> 'imageri'", 0.03),
+        ("'satellit' <2> 'imageri'", 0.03),
+        ("'explos' | 'satellit'", 0.23),
+        ("'explos' | 'it''s' | 'satellit' | 'imageri' | '&' | 'explos'", 1.0),
+        ("'explos' & !'satellit'", 0.2),
+        ("!'explos'", 1.0),
+        ("( 'explos' | 'satellit' ) & 'imageri'", 0.05),
+        ("'kovaino'", 0.0),
+        ("'kovaino' | 'explos'", 0.2),
+        ("'kovaino' & 'explos'", 0.0),
+        ("'it''s'", 0.4),
+        ("'&' & 'satellit'", 0.03),
+        ("'explos':*", 0.2),
+        ("'explos':AB & 'imageri'", 0.05),
+        ("", 0.0),
+        ("( 'explos'", 0.2),
+        ("'explos' &", 0.2),
+    ],
+)
+def test_a_query_is_as_common_as_its_words_allow(tsquery: str, share: float) -> None:
+    assert estimate(tsquery, SHARES) == pytest.approx(share)
+
+
+def test_only_common_words_are_read_newest_first() -> None:
+    assert reach("'explos'", SHARES) == 4 * WINDOW / 0.2
+    assert reach("'satellit' & 'imageri'", SHARES) == pytest.approx(4 * WINDOW / 0.03, abs=1)
+    # Words no statistics name, or too rare to pay for reading newest first.
+    assert reach("'kovaino'", SHARES) is None
+    rare = WordShares(rows=1_000_000, shares={"rare": 0.001})
+    assert reach("'rare'", rare) is None
+    # Nothing known of the table, or a table smaller than the window.
+    assert reach("'explos'", None) is None
+    assert reach("'explos'", WordShares(rows=WINDOW, shares={"explos": 0.9})) is None
