@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import Router
@@ -15,7 +14,8 @@ from litestar.template import TemplateConfig
 
 from claimledger.api.web import pages, records, search_page
 from claimledger.api.web.errors import PAGE_ERRORS
-from claimledger.api.web.moment import moment_params, rendered, url_with
+from claimledger.api.web.fragments import link, statement, when
+from claimledger.api.web.moment import rendered
 from claimledger.domain.values import reliability_label
 
 HERE = Path(__file__).parent
@@ -29,13 +29,6 @@ _ASSET_CACHE = CacheControlHeader(public=True, max_age=24 * 3600)
 def asset(name: str) -> str:
     """The URL of a file in ``static/``."""
     return f"{ASSETS_PATH}/{name}"
-
-
-def when(instant: datetime | None) -> str:
-    """An instant as a person reads it, in UTC, to the second."""
-    if instant is None:
-        return ""
-    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 # How an occurrence is shown, by how precisely its time is known.
@@ -57,11 +50,6 @@ def occurred(instant: datetime | None, precision: str | None) -> str:
     return instant.astimezone(UTC).strftime(pattern) if pattern else when(instant)
 
 
-def link(path: str, moment: Any, **params: str) -> str:
-    """A link to another page that keeps the page's moment."""
-    return url_with(path, [*params.items(), *moment_params(moment).items()])
-
-
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     """Jinja over ``templates/``, escaping everything it writes into HTML."""
     environment = Environment(
@@ -74,7 +62,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     environment.filters.update(
         when=when, occurred=occurred, iso=rendered, reliability=reliability_label
     )
-    environment.globals.update(asset=asset, link=link, HTMX=HTMX)
+    environment.globals.update(asset=asset, link=link, statement=statement, HTMX=HTMX)
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
 
