@@ -92,7 +92,7 @@ class _Sql:
     ) -> None:
         self.params: list[Any] = [tsquery, known_at]
         # How far to read each table newest first (``search_plan.reach``); absent: by its index.
-        self.reach = reach or {}
+        self.reach = reach
 
     def __call__(self, value: Any) -> str:
         self.params.append(value)
@@ -106,8 +106,9 @@ def _window(sql: _Sql, table: str, alias: str, order: str, where: list[str], mom
     Found through the words index; or, when the words are common, by reading the table newest
     first (as known at $2, from there) until ``WINDOW`` match, giving up after its reach (the
     index then answers). Both give the same rows."""
-    ordered = f"ORDER BY {', '.join(f'{alias}.{c} DESC' for c in order.split())} LIMIT {WINDOW}"
-    bound = [f"{alias}.recorded_at <= $2"] if moment else []
+    order_by = f"ORDER BY {', '.join(f'{alias}.{column} DESC' for column in order.split())}"
+    ordered = f"{order_by} LIMIT {WINDOW}"
+    bound = f"{alias}.recorded_at <= $2" if moment else None
     matched = [f"{alias}.words @@ {_QUERY}", *where]
     # Through the words index alone: OFFSET 0 keeps the planner from reading the table newest
     # first for the LIMIT, or by the moment, in the hope of meeting matches soon (whether they
@@ -115,7 +116,7 @@ def _window(sql: _Sql, table: str, alias: str, order: str, where: list[str], mom
     by_index = (
         f"SELECT * FROM (SELECT {alias}.* FROM views.{table} {alias}"
         f" WHERE {' AND '.join(matched)} OFFSET 0) {alias}"
-        f"{' WHERE ' + bound[0] if bound else ''} {ordered}"
+        f"{'' if bound is None else ' WHERE ' + bound} {ordered}"
     )
     reach = sql.reach.get(table)
     if reach is None:
@@ -124,7 +125,7 @@ def _window(sql: _Sql, table: str, alias: str, order: str, where: list[str], mom
     rows = 1 << max(0, reach - 1).bit_length()
     newest = (
         f"SELECT {alias}.* FROM views.{table} {alias}"
-        f"{' WHERE ' + bound[0] if bound else ''} {ordered.rsplit(' LIMIT', 1)[0]} LIMIT {rows}"
+        f"{'' if bound is None else ' WHERE ' + bound} {order_by} LIMIT {rows}"
     )
     return (
         f"WITH recent AS MATERIALIZED (SELECT * FROM ({newest}) {alias}"
