@@ -8,8 +8,8 @@ costs a few hundred. Which way is cheaper depends on how many texts hold the wor
 PostgreSQL's statistics tell (``pg_stats.most_common_elems`` of each ``words`` column).
 
 The estimate is an upper bound (a query's words together are no more common than its rarest
-one), so a query that turns out rarer than estimated is read newest first only so far
-(``reach``) before the words index is asked after all. Either way the hits are the same: the
+one), and words common overall may be rare lately: a query read newest first is read only so
+far (``reach``) before the words index is asked after all. Either way the hits are the same: the
 choice changes what a search costs, never what it finds.
 """
 
@@ -31,7 +31,7 @@ WINDOW = 200
 _SCAN_COST = 0.12
 # Statistics are read again after this long (PostgreSQL's autovacuum refreshes them).
 _STATS_SECONDS = 60.0
-# A query read newest first reads this many times as far as the estimate says it must.
+# A query read newest first reads at least this many times as far as the estimate says it must.
 _REACH = 4
 
 _TOKEN = re.compile(r"'((?:[^']|'')*)'(?::[*A-D]+)?|<\d*-?>|[&|!()]")
@@ -156,4 +156,8 @@ def reach(tsquery: str, shares: WordShares | None) -> int | None:
     by_index = share * shares.rows
     if newest_first >= by_index:
         return None
-    return math.ceil(_REACH * WINDOW / share)
+    # A read newest first stops at the WINDOW-th match, so how far it may go costs nothing
+    # while the words are as common lately as they are overall. When they are not (a word of
+    # last year's news), it may go as far as costs what the index would, then the index
+    # answers: at most twice the index's cost, and mostly far less.
+    return math.ceil(max(_REACH * WINDOW / share, by_index / _SCAN_COST))

@@ -1,6 +1,6 @@
 """A search ranks the newest matches of each kind: the same hits whether a table is read
-through its words index or newest first, and when reading newest first finds too few, the
-index after all."""
+through its words index or newest first, or newest first until it gives up and then through
+the index."""
 
 from __future__ import annotations
 
@@ -107,10 +107,19 @@ async def test_common_words_rank_the_newest_matches_whichever_way_they_are_read(
         assert search_plan.reach(words, shares) is not None, "read newest first"
     newest_first = [await _hits(client, head, **asked) for asked in searches]
 
+    def short_reach(tsquery: str, shares: search_plan.WordShares | None) -> int:
+        return 64
+
+    # Read newest first no further than the 64 newest texts: too few matches there (none of the
+    # pair), and the index answers after all.
+    with monkeypatch.context() as patched:
+        patched.setattr(search_plan, "reach", short_reach)
+        given_up = [await _hits(client, head, **asked) for asked in searches]
+
     assert newest_first == by_index
+    assert given_up == by_index
     common, pair, then = newest_first
     assert len(common) == len(pair) == len(then) == WINDOW
     assert set(common) == await _newest(db, "zorbax alone %")
-    # Reading newest first meets none of the pair: the index finds the old quotes.
     assert set(pair) == await _newest(db, "zorbax quintel %")
     assert set(then) == await _newest(db, "%zorbax%", between)
