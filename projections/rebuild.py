@@ -24,6 +24,7 @@ from claimledger.projections.projector import (
     reset_views,
     try_lock,
 )
+from claimledger.projections.schema import REBUILT_TABLES
 from claimledger.store.db import close, connect
 from claimledger.store.events import head_position
 
@@ -68,6 +69,9 @@ async def rebuild(
                     report(min(projector.position, head), head)
                     if applied < batch_size:
                         break
+            # Every row is new: the planner's statistics (and search's, ``search_plan``) are
+            # taken again rather than left to autovacuum's next round.
+            await work.execute(f"ANALYZE {', '.join(REBUILT_TABLES)}")
             mine = True
         else:
             while (done := await projected_position(work)) < head:

@@ -58,10 +58,14 @@ class _Cache:
 
 _cache = _Cache()
 
+# The rows: as the statistics collector counts them (kept as rows come and go; a rebuild's
+# TRUNCATE leaves ``reltuples`` unknown until the next ANALYZE), or as ANALYZE last saw them.
 _STATS = """
-SELECT s.tablename, c.reltuples, s.most_common_elems::text::text[] AS elems,
-       s.most_common_elem_freqs AS freqs
-FROM pg_stats s JOIN pg_class c ON c.oid = format('%I.%I', s.schemaname, s.tablename)::regclass
+SELECT s.tablename, greatest(c.reltuples, t.n_live_tup) AS rows,
+       s.most_common_elems::text::text[] AS elems, s.most_common_elem_freqs AS freqs
+FROM pg_stats s
+JOIN pg_stat_user_tables t ON t.schemaname = s.schemaname AND t.relname = s.tablename
+JOIN pg_class c ON c.oid = t.relid
 WHERE s.schemaname = 'views' AND s.attname = 'words'
 """
 
@@ -78,7 +82,7 @@ async def word_shares(db: Db) -> dict[str, WordShares]:
         elems, freqs = row["elems"] or [], row["freqs"] or []
         # (After the words' shares come three more numbers: the least, the greatest, nulls.)
         tables[row["tablename"]] = WordShares(
-            rows=max(0.0, float(row["reltuples"])), shares=dict(zip(elems, freqs, strict=False))
+            rows=max(0.0, float(row["rows"])), shares=dict(zip(elems, freqs, strict=False))
         )
     _cache.read_at, _cache.tables = now, tables
     return tables
