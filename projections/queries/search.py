@@ -108,28 +108,23 @@ def _window(sql: _Sql, table: str, alias: str, order: str, where: list[str], mom
     index then answers). Both give the same rows."""
     order_by = f"ORDER BY {', '.join(f'{alias}.{column} DESC' for column in order.split())}"
     ordered = f"{order_by} LIMIT {WINDOW}"
-    bound = f"{alias}.recorded_at <= $2" if moment else None
-    matched = [f"{alias}.words @@ {_QUERY}", *where]
+    bounded = f" WHERE {alias}.recorded_at <= $2" if moment else ""
+    matched = " AND ".join([f"{alias}.words @@ {_QUERY}", *where])
     # Through the words index alone: OFFSET 0 keeps the planner from reading the table newest
     # first for the LIMIT, or by the moment, in the hope of meeting matches soon (whether they
     # are common is for the branch below to decide).
     by_index = (
-        f"SELECT * FROM (SELECT {alias}.* FROM views.{table} {alias}"
-        f" WHERE {' AND '.join(matched)} OFFSET 0) {alias}"
-        f"{'' if bound is None else ' WHERE ' + bound} {ordered}"
+        f"SELECT * FROM (SELECT {alias}.* FROM views.{table} {alias} WHERE {matched} OFFSET 0)"
+        f" {alias}{bounded} {ordered}"
     )
     reach = sql.reach.get(table)
     if reach is None:
         return by_index
     # A power of two: few distinct statements for the server to plan and keep.
     rows = 1 << max(0, reach - 1).bit_length()
-    newest = (
-        f"SELECT {alias}.* FROM views.{table} {alias}"
-        f"{'' if bound is None else ' WHERE ' + bound} {order_by} LIMIT {rows}"
-    )
+    newest = f"SELECT {alias}.* FROM views.{table} {alias}{bounded} {order_by} LIMIT {rows}"
     return (
-        f"WITH recent AS MATERIALIZED (SELECT * FROM ({newest}) {alias}"
-        f" WHERE {' AND '.join(matched)} {ordered}),"
+        f"WITH recent AS MATERIALIZED (SELECT * FROM ({newest}) {alias} WHERE {matched} {ordered}),"
         " found AS (SELECT count(*) AS n FROM recent)"
         f" SELECT * FROM recent WHERE (SELECT n FROM found) = {WINDOW}"
         f" UNION ALL SELECT * FROM ({by_index}) w WHERE (SELECT n FROM found) < {WINDOW}"
@@ -238,17 +233,15 @@ _TABLES = {
 }
 
 
-async def _reach(db: Db, tsquery: str, filters: SearchFilter) -> dict[str, int | None]:
-    """How far to read each table newest first for this query (``search_plan``); nothing when
-    one incident is searched (its texts are few)."""
+async def _reach(
+    db: Db, tsquery: str, kinds: list[str], filters: SearchFilter
+) -> dict[str, int | None]:
+    """How far to read the tables of ``kinds`` newest first for this query (``search_plan``);
+    nothing when one incident is searched (its texts are few)."""
     if filters.incident_id is not None:
         return {}
     shares = await search_plan.word_shares(db)
-    return {
-        table: search_plan.reach(tsquery, shares.get(table))
-        for kind, table in _TABLES.items()
-        if kind in filters.searched()
-    }
+    return {_TABLES[kind]: search_plan.reach(tsquery, shares.get(_TABLES[kind])) for kind in kinds}
 
 
 _BRANCHES = {
@@ -283,20 +276,20 @@ async def search(
         )
         if not tsquery:
             return []
-        sql = _Sql(tsquery, known_at, await _reach(connection, tsquery, filters))
-        page = _page(sql, filters, known_at is not None, after, limit)
+        sql = _Sql(tsquery, known_at, await _reach(connection, tsquery, kinds, filters))
+        page = _page(sql, kinds, filters, known_at is not None, after, limit)
         return list(await connection.fetch(page, *sql.params))
 
 
 def _page(
     sql: _Sql,
+    kinds: list[str],
     filters: SearchFilter,
     moment: bool,
     after: tuple[float, int, UUID] | None,
     limit: int,
 ) -> str:
-    """The statement of one page of hits, its parameters added to ``sql``."""
-    kinds = filters.searched()
+    """The statement of one page of hits of ``kinds``, its parameters added to ``sql``."""
     union = " UNION ALL ".join(_BRANCHES[kind](sql, filters, moment) for kind in kinds)
     where = ""
     if after is not None:
