@@ -25,9 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
-import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError
-from psycopg.conninfo import conninfo_to_dict
 
 from claimledger.store.db import CONNECTION_ERRORS
 
@@ -37,15 +35,22 @@ EXIT_DATABASE = 3
 EXIT_FAULT = 4
 EXIT_INTERRUPTED = 130
 
-_DATABASE_ERRORS = (
+_DATABASE_ERRORS: tuple[type[BaseException], ...] = (
     *CONNECTION_ERRORS,
     asyncpg.InvalidAuthorizationSpecificationError,
     asyncpg.InvalidCatalogNameError,
     asyncpg.ClientConfigurationError,
-    psycopg.OperationalError,
     OperationalError,
     InterfaceError,
 )
+
+
+def _database_errors() -> tuple[type[BaseException], ...]:
+    """The errors that say the database is out of reach. psycopg's are among them only once
+    psycopg is loaded: a process that never loaded it (a worker of ``serve``, 11 MB lighter)
+    cannot have met them."""
+    psycopg = sys.modules.get("psycopg")
+    return _DATABASE_ERRORS if psycopg is None else (*_DATABASE_ERRORS, psycopg.OperationalError)
 
 
 class CommandFailed(Exception):
@@ -78,7 +83,7 @@ def one_line() -> Iterator[Outcome]:
             raise
         if isinstance(error, CommandFailed):
             outcome.code = _say(str(error), error.code)
-        elif isinstance(error, _DATABASE_ERRORS):
+        elif isinstance(error, _database_errors()):
             where = f" at {outcome.database}" if outcome.database else ""
             detail = " ".join(str(error).split()) or type(error).__name__
             if isinstance(error, OSError) and error.strerror:
@@ -130,12 +135,15 @@ def writable_file(path: Path) -> Path:
 
 def check_database_url(url: str, *, name: str) -> str:
     """Refuse a URL no PostgreSQL client can use; where it points (without its password)."""
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
     example = "postgresql://user:password@host:5432/database"
     if not url.startswith(("postgresql://", "postgres://")):
         raise CommandFailed(f"{name} is not a PostgreSQL URL (like {example})", EXIT_USAGE)
     try:
         info = conninfo_to_dict(url)
-    except psycopg.ProgrammingError as error:
+    except ProgrammingError as error:
         detail = " ".join(str(error).split())
         raise CommandFailed(f"{name} is not a usable URL: {detail}", EXIT_USAGE) from None
     for port in str(info.get("port") or "5432").split(","):

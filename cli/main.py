@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -30,9 +31,9 @@ from claimledger.cli.failures import (
     writable_file,
 )
 from claimledger.cli.serve import claim_port
-from claimledger.runtime.embedded import embedded_postgres
 from claimledger.runtime.keys import Role
 from claimledger.runtime.settings import Settings
+from claimledger.runtime.supervisor import PARENT_PID
 from claimledger.store.db import CONNECTION_ERRORS
 
 
@@ -183,11 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _worker_of_serve(args: argparse.Namespace) -> bool:
+    """Whether this process is a worker ``serve`` started: that server checked the URL it was
+    given (checking it loads psycopg, which a worker has no other use for)."""
+    return args.command == "serve" and args.role != "all" and PARENT_PID in os.environ
+
+
 def resolve_settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env()
     if getattr(args, "database_url", None):
         settings = settings.with_database(args.database_url)
-    if settings.database_url is not None:
+    if settings.database_url is not None and not _worker_of_serve(args):
         name = "--database-url" if getattr(args, "database_url", None) else "DATABASE_URL"
         check_database_url(settings.database_url, name=name)
     if settings.read_database_url is not None:
@@ -203,6 +210,8 @@ def database(settings: Settings) -> Iterator[Settings]:
     if settings.database_url:
         yield settings
         return
+    from claimledger.runtime.embedded import embedded_postgres
+
     with embedded_postgres(settings.data_dir) as url:
         yield settings.with_database(url)
 
@@ -269,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # Before the embedded server starts: a start that cannot listen touches nothing.
             return unbound
         configured = resolve_settings(args)
-        if configured.database_url is not None:
+        if configured.database_url is not None and not _worker_of_serve(args):
             failed.database = check_database_url(configured.database_url, name="")
         args.embedded = configured.database_url is None
         with database(configured) as settings:

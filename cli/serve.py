@@ -18,19 +18,20 @@ import socket
 import sys
 from contextlib import AsyncExitStack
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import anyio
 
-from claimledger.runtime.bootstrap import Services, prepared, started
-from claimledger.runtime.demo import load_demo
-from claimledger.runtime.demo_keys import DemoKeys, demo_keys
-from claimledger.runtime.keys import SYSTEM_KEY_ID
 from claimledger.runtime.log_keys import made_key, made_key_file
 from claimledger.runtime.metrics import serve_worker_metrics
+from claimledger.runtime.migrations import migrate
 from claimledger.runtime.settings import Settings
 from claimledger.runtime.supervisor import PARENT_PID, supervised_processes, until_parent_gone
 from claimledger.runtime.workers import background_workers
-from claimledger.store.events import is_empty
+
+if TYPE_CHECKING:
+    from claimledger.runtime.bootstrap import Services
+    from claimledger.runtime.demo_keys import DemoKeys
 
 
 def serve_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -117,6 +118,7 @@ async def _serve(args: argparse.Namespace, settings: Settings, listening: socket
     import uvicorn
 
     from claimledger.api.app import create_app
+    from claimledger.runtime.bootstrap import started
 
     worker_roles = settings.roles - {"api"} if settings.worker_processes else frozenset()
     async with AsyncExitStack() as stack:
@@ -159,6 +161,11 @@ async def _serve(args: argparse.Namespace, settings: Settings, listening: socket
 async def _demo(services: Services, settings: Settings, *, embedded: bool) -> DemoKeys:
     """The Tiotkino scenario in an empty ledger, and the demo's editor and admin keys: those kept
     from an earlier start while the database still accepts them, new ones otherwise."""
+    from claimledger.runtime.demo import load_demo
+    from claimledger.runtime.demo_keys import demo_keys
+    from claimledger.runtime.keys import SYSTEM_KEY_ID
+    from claimledger.store.events import is_empty
+
     if await is_empty(services.pool):
         writer = services.writer
         loaded = await writer.run(load_demo, writer.ledger, recorded_by=SYSTEM_KEY_ID)
@@ -184,7 +191,7 @@ async def _workers_until_signalled(settings: Settings) -> None:
     parent = os.environ.get(PARENT_PID)
     # Only the workers: no event store, no read pools, no key store (they cost memory and
     # connections, and a worker uses none of them).
-    await prepared(settings.require_database_url)
+    await migrate(settings.require_database_url)
     async with background_workers(settings), anyio.create_task_group() as group:
 
         async def until_signalled() -> None:
