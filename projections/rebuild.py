@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import anyio
 from anyio.streams.text import TextReceiveStream
 
+from claimledger.projections.deferred_indexes import restore, set_aside
 from claimledger.projections.partition import REBUILD_FACTS_KEPT
 from claimledger.projections.projector import (
     Projector,
@@ -57,8 +58,10 @@ async def rebuild(
         if await try_lock(lock):
             # A rebuild that dies is run again: its batches need not wait for the disk.
             await work.execute("SET synchronous_commit = off")
+            await set_aside(work)
             if workers > 1:
                 await _in_parts(url, head, workers, batch_size, report)
+                await restore(url)
                 async with work.transaction():
                     await work.execute("SET LOCAL synchronous_commit = on")
                     await move_position(work, head)
@@ -69,6 +72,7 @@ async def rebuild(
                     report(min(projector.position, head), head)
                     if applied < batch_size:
                         break
+                await restore(url)
             # Every row is new: the planner's statistics (and search's, ``search_plan``) are
             # taken again rather than left to autovacuum's next round.
             await work.execute(f"ANALYZE {', '.join(REBUILT_TABLES)}")

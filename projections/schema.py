@@ -283,6 +283,15 @@ ALTER INDEX views.statements_words SET (gin_pending_list_limit = 128);
 ALTER INDEX views.incident_revisions_words SET (gin_pending_list_limit = 128);
 """
 
+# The indexes a rebuild dropped and builds again after its replay (``deferred_indexes``).
+DEFERRED_INDEXES = """
+CREATE TABLE IF NOT EXISTS views.deferred_indexes (
+    name text PRIMARY KEY,
+    relation text NOT NULL,
+    definition text NOT NULL
+);
+"""
+
 MIGRATIONS: Sequence[tuple[str, str]] = (
     ("0101_views", VIEW_TABLES),
     ("0102_history_by_incident", HISTORY_BY_INCIDENT),
@@ -293,6 +302,7 @@ MIGRATIONS: Sequence[tuple[str, str]] = (
     ("0107_search", SEARCH),
     ("0108_changes_by_recorded_time", CHANGES_BY_RECORDED_TIME),
     ("0109_search_by_recency", SEARCH_BY_RECENCY),
+    ("0110_deferred_indexes", DEFERRED_INDEXES),
 )
 
 # An outbox cursor at (position, LAST_SEQ) is past every entry of that position.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from claimledger.projections.deferred_indexes import restore_one
 from claimledger.projections.schema import MIGRATIONS as VIEW_MIGRATIONS
 from claimledger.runtime.keys import MIGRATIONS as KEY_MIGRATIONS
 from claimledger.store.db import connect
@@ -39,6 +40,10 @@ async def migrate(url: str) -> list[str]:
             "CREATE TABLE IF NOT EXISTS ledger.migrations ("
             " id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
         )
+        # What a rebuild that died left unbuilt, before any migration may alter it.
+        if await connection.fetchval("SELECT to_regclass('views.deferred_indexes')") is not None:
+            while await restore_one(connection):
+                pass
         done = {row["id"] for row in await connection.fetch("SELECT id FROM ledger.migrations")}
         for migration_id, sql in MIGRATIONS:
             if migration_id in done:
