@@ -185,8 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _worker_of_serve(args: argparse.Namespace) -> bool:
-    """Whether this process is a worker ``serve`` started: that server checked the URL it was
-    given (checking it loads psycopg, which a worker has no other use for)."""
+    """Whether this process is a worker ``serve`` started: that server checked the URLs it was
+    given (checking one loads psycopg, which a worker has no other use for)."""
     return args.command == "serve" and args.role != "all" and PARENT_PID in os.environ
 
 
@@ -194,11 +194,12 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env()
     if getattr(args, "database_url", None):
         settings = settings.with_database(args.database_url)
-    if settings.database_url is not None and not _worker_of_serve(args):
-        name = "--database-url" if getattr(args, "database_url", None) else "DATABASE_URL"
-        check_database_url(settings.database_url, name=name)
-    if settings.read_database_url is not None:
-        check_database_url(settings.read_database_url, name="DATABASE_READ_URL")
+    if not _worker_of_serve(args):
+        if settings.database_url is not None:
+            name = "--database-url" if getattr(args, "database_url", None) else "DATABASE_URL"
+            check_database_url(settings.database_url, name=name)
+        if settings.read_database_url is not None:
+            check_database_url(settings.read_database_url, name="DATABASE_READ_URL")
     if getattr(args, "data_dir", None):
         settings = replace(settings, data_dir=args.data_dir)
     return settings

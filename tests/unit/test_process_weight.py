@@ -29,9 +29,16 @@ def loaded(code: str) -> list[str]:
 
 
 def test_a_worker_of_serve_loads_neither_the_event_store_nor_the_web_stack() -> None:
-    # What `claimledger serve --role projector|dispatcher` imports before its workers start.
+    # What `claimledger serve --role projector|dispatcher`, started by `serve`, does before its
+    # workers start (the URLs it is given are those the server checked).
     code = (
+        "import os\n"
+        "os.environ['CLAIMLEDGER_PARENT_PID'] = '1'\n"
+        "os.environ['DATABASE_READ_URL'] = 'postgresql://reader@127.0.0.1:5432/replica'\n"
         "import claimledger.cli.main as main\n"
+        "args = main.build_parser().parse_args(\n"
+        "    ['serve', '--role', 'projector', '--database-url', 'postgresql://127.0.0.1/x'])\n"
+        "main.resolve_settings(args)\n"
         "main._handler('serve')\n"
         "import claimledger.runtime.workers, claimledger.runtime.migrations"
     )
