@@ -94,13 +94,12 @@ async def search(
         country=country,
         stances=[s.value for s in stance or ()],
     )
-    rows = await search_queries.search(
-        read.db, text, filters, known_at=read.known_at, after=after, limit=limit + 1
-    )
-    if not rows and not await search_queries.has_words(read.db, text):
-        raise BadParameter(
-            "q", "holds no word to search for (only punctuation or words as common as 'the')"
+    try:
+        rows = await search_queries.search(
+            read.db, text, filters, known_at=read.known_at, after=after, limit=limit + 1
         )
+    except search_queries.NoWords as error:
+        raise BadParameter("q", str(error)) from None
     page, next_cursor = page_of(
         rows, limit, "search", lambda row: (row["rank"], row["kind_order"], row["id"])
     )

@@ -58,13 +58,12 @@ async def search_page(
     if kind and kind not in KINDS:
         raise BadParameter("kind", f"{kind!r} is not one of {', '.join(KINDS)}")
     filters = search_queries.SearchFilter(kinds=[kind] if kind else [])
-    rows = await search_queries.search(
-        read.db, text, filters, known_at=read.moment.known_at, after=None, limit=HITS
-    )
-    if not rows and not await search_queries.has_words(read.db, text):
-        raise BadParameter(
-            "q", "holds no word to search for (only punctuation or words as common as 'the')"
+    try:
+        rows = await search_queries.search(
+            read.db, text, filters, known_at=read.moment.known_at, after=None, limit=HITS
         )
+    except search_queries.NoWords as error:
+        raise BadParameter("q", str(error)) from None
     hits = [
         {
             **dict(row),

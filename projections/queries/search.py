@@ -63,6 +63,14 @@ _COLUMNS = (
 )
 
 
+class NoWords(Exception):
+    """A query with no word to search for: only punctuation, or words too common to be indexed
+    (such as "the")."""
+
+    def __str__(self) -> str:
+        return "holds no word to search for (only punctuation or words as common as 'the')"
+
+
 @dataclass(frozen=True, slots=True)
 class SearchFilter:
     """What a search may be narrowed to; every filter given must hold."""
@@ -262,10 +270,9 @@ async def search(
     limit: int,
 ) -> list[asyncpg.Record]:
     """Hits for ``text``, best first, after the cursor ``(rank, kind order, id)``, each with its
-    snippet marked by ``START`` and ``STOP`` (``snippet_parts`` reads it)."""
+    snippet marked by ``START`` and ``STOP`` (``snippet_parts`` reads it); ``NoWords`` when the
+    text holds no word to search for."""
     kinds = filters.searched()
-    if not kinds:
-        return []
     async with read_only(db) as connection:
         # Planning a search costs more than running it; each statement's plan is made once
         # and kept. It holds for any words: which way each table is read is in the statement.
@@ -275,6 +282,8 @@ async def search(
             column=1,
         )
         if not tsquery:
+            raise NoWords
+        if not kinds:
             return []
         sql = _Sql(tsquery, known_at, await _reach(connection, tsquery, kinds, filters))
         page = _page(sql, kinds, filters, known_at is not None, after, limit)
@@ -317,12 +326,6 @@ def _page(
         f" {_QUERY}, CASE WHEN length(h.document) <= {_WHOLE} THEN '{_WHOLE_OPTIONS}'"
         f" ELSE '{_PASSAGES_OPTIONS}' END) AS marked FROM ({page}) h{order_by}"
     )
-
-
-async def has_words(db: Db, text: str) -> bool:
-    """Whether ``text`` holds a word to search for (not only punctuation or words too common to
-    be indexed, such as "the")."""
-    return bool(await db.fetchval(f"SELECT numnode({_PARSED}) > 0", text))
 
 
 def snippet_parts(marked: str) -> list[tuple[str, bool]]:

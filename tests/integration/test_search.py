@@ -250,6 +250,7 @@ async def test_answers_carry_the_read_headers(demo: Demo) -> None:
         ({"q": "   "}, "q"),
         ({"q": "!!! ?? ---"}, "q"),
         ({"q": "the"}, "q"),
+        ({"q": "the", "kind": "source", "stance": "asserts"}, "q"),
         ({"q": "a" * 301}, "q"),
         ({"q": "Tyot\x00kino"}, "q"),
         ({"q": "Tyotkino", "kind": "rumour"}, "kind"),
