@@ -59,6 +59,12 @@ def populate(ledger: Ledger) -> None:
     ledger.withdraw_statement(backdated.id, reason="duplicate", recorded_by=WRITER)
 
 
+def populate_for_rebuilds(ledger: Ledger) -> None:
+    """``populate``, then ``populate_incidents``: a ledger of several incidents to split."""
+    populate(ledger)
+    populate_incidents(ledger)
+
+
 def populate_incidents(ledger: Ledger, count: int = 8) -> None:
     """``count`` more incidents, each with two claims and every kind of event on them, from
     sources shared by all: for rebuilds that split the incidents among workers."""

@@ -10,7 +10,7 @@ from claimledger.projections.deferred_indexes import KEPT_FOR_REPLAY, set_aside
 from claimledger.projections.rebuild import rebuild
 from claimledger.runtime.migrations import migrate
 from claimledger.store.db import Connection
-from tests.ledger_data import populate, populate_incidents
+from tests.ledger_data import populate_for_rebuilds
 
 _INDEXES = """
 SELECT format('%I.%I', n.nspname, c.relname) AS name, c.oid, i.indisunique,
@@ -36,11 +36,7 @@ def definitions(found: dict[str, tuple[int, bool, str]]) -> dict[str, str]:
 async def test_a_rebuild_builds_again_every_index_it_dropped(
     ledger: Ledger, db: Connection, database_url: str
 ) -> None:
-    def write() -> None:
-        populate(ledger)
-        populate_incidents(ledger)
-
-    await anyio.to_thread.run_sync(write)
+    await anyio.to_thread.run_sync(populate_for_rebuilds, ledger)
     before = await indexes(db)
     secondary = {n for n, (_, unique, _) in before.items() if not unique} - set(KEPT_FOR_REPLAY)
     assert {"views.statements_words", "views.statements_incident_timeline"} <= secondary

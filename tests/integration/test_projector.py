@@ -17,7 +17,7 @@ from claimledger.projections.schema import REBUILT_TABLES
 from claimledger.store.db import Connection, close, connect
 from claimledger.store.events import head_position
 from tests.helpers import until
-from tests.ledger_data import WRITER, populate, populate_incidents
+from tests.ledger_data import WRITER, populate, populate_for_rebuilds
 
 
 class InjectedFailure(BaseException):
@@ -89,11 +89,7 @@ async def test_one_event_a_batch_gives_the_views_of_one_batch(
 async def test_a_rebuild_in_parts_gives_the_views_of_one_worker(
     ledger: Ledger, db: Connection, database_url: str
 ) -> None:
-    def write() -> None:
-        populate(ledger)
-        populate_incidents(ledger)
-
-    await anyio.to_thread.run_sync(write)
+    await anyio.to_thread.run_sync(populate_for_rebuilds, ledger)
     head = await head_position(db)
     one = await rebuild(database_url, batch_size=7, workers=1)
     assert one.events == head
