@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable
-from collections.abc import Set as AbstractSet
 from uuid import UUID
 
 from claimledger.domain.status import DerivedStatus
@@ -33,8 +32,6 @@ FACTS_KEPT = 75_000
 _NAMES_KEPT = 200_000
 # A claim's state costs memory of its own, about that of this many statements.
 _CLAIM_WEIGHT = 3
-# Claims read back from the views in one go.
-_LOADED_AT_ONCE = 500
 
 
 class Memory:
@@ -90,13 +87,10 @@ class Memory:
         for claim_id in claim_ids:
             move(claim_id)
 
-    def trim(self, keep: AbstractSet[UUID] = frozenset()) -> None:
-        """Forget the least recently touched claims while more statements than allowed are held,
-        stopping at one of ``keep``."""
+    def trim(self) -> None:
+        """Forget the least recently touched claims while more statements than allowed are held."""
         claims = self.claims
         while self.held > self.facts_kept and claims:
-            if next(iter(claims)) in keep:
-                return
             _, state = claims.popitem(last=False)
             self.held -= _CLAIM_WEIGHT + len(state.facts)
             for statement_id in state.facts:
@@ -123,8 +117,17 @@ class Memory:
                     withdrawn.add(event.originator_id)
                 case ClaimVerdictGiven():
                     claim_ids.add(event.originator_id)
-        await self._claims_withdrawn_from(db, withdrawn - new_statements, claim_ids)
-        await self._load_missing(db, claim_ids, new_claims)
+        # (Not ``set - dict.keys()``: that goes through every key of the dict.)
+        known = self.statement_claim
+        unknown = {s for s in withdrawn - new_statements if s not in known}
+        if unknown:
+            for row in await db.fetch(
+                "SELECT id, claim_id FROM views.statements WHERE id = ANY($1::uuid[])",
+                list(unknown),
+            ):
+                claim_ids.add(row["claim_id"])
+        held = self.claims
+        await self._load_claims(db, {c for c in claim_ids - new_claims if c not in held})
         missing_names = {s for s in source_ids if s not in self.sources}
         if missing_names:
             for row in await db.fetch(
@@ -132,41 +135,6 @@ class Memory:
                 list(missing_names),
             ):
                 self.name_source(row["id"], row["name"])
-
-    async def _claims_withdrawn_from(
-        self, db: Connection, statement_ids: set[UUID], claim_ids: set[UUID]
-    ) -> None:
-        """Add to ``claim_ids`` the claims of these statements, read from the views for those
-        memory does not know."""
-        known = self.statement_claim
-        unknown: list[UUID] = []
-        # (Not ``set - dict.keys()``: that goes through every key of the dict.)
-        for statement_id in statement_ids:
-            claim_id = known.get(statement_id)
-            if claim_id is None:
-                unknown.append(statement_id)
-            else:
-                claim_ids.add(claim_id)
-        if unknown:
-            for row in await db.fetch(
-                "SELECT id, claim_id FROM views.statements WHERE id = ANY($1::uuid[])", unknown
-            ):
-                claim_ids.add(row["claim_id"])
-
-    async def _load_missing(
-        self, db: Connection, claim_ids: set[UUID], new_claims: set[UUID]
-    ) -> None:
-        """Load the claims of ``claim_ids`` memory lacks (but the batch's new ones).
-
-        The bound holds while the batch runs, not only after it (a batch of withdrawals of old
-        statements loads a claim each): the claims come a part at a time, each making room for
-        itself by forgetting claims the batch does not touch."""
-        held = self.claims
-        missing = [c for c in claim_ids - new_claims if c not in held]
-        self.touched(c for c in claim_ids if c in held)
-        for start in range(0, len(missing), _LOADED_AT_ONCE):
-            await self._load_claims(db, set(missing[start : start + _LOADED_AT_ONCE]))
-            self.trim(keep=claim_ids)
 
     async def _load_claims(self, db: Connection, claim_ids: set[UUID]) -> None:
         """Each claim's statements, its open history interval, its incident and its verdict."""
