@@ -61,7 +61,6 @@ async def rebuild(
             await set_aside(work)
             if workers > 1:
                 await _in_parts(url, head, workers, batch_size, report)
-                await restore(url)
                 async with work.transaction():
                     await work.execute("SET LOCAL synchronous_commit = on")
                     await move_position(work, head)
@@ -72,7 +71,7 @@ async def rebuild(
                     report(min(projector.position, head), head)
                     if applied < batch_size:
                         break
-                await restore(url)
+            await restore(url)
             # Every row is new: the planner's statistics (and search's, ``search_plan``) are
             # taken again rather than left to autovacuum's next round.
             await work.execute(f"ANALYZE {', '.join(REBUILT_TABLES)}")
