@@ -59,25 +59,21 @@ async def set_aside(db: Connection) -> int:
     return len(rows)
 
 
-async def restore(url: str, *, connections: int = 2) -> int:
-    """Build every index set aside, on ``connections`` connections at once; how many were
-    built."""
-    built = 0
+async def restore(url: str, *, connections: int = 2) -> None:
+    """Build every index set aside, on ``connections`` connections at once."""
 
     async def build_all() -> None:
-        nonlocal built
         db = await connect(url)
         try:
             await db.execute(f"SET maintenance_work_mem = '{_BUILD_MEMORY}'")
             while await restore_one(db):
-                built += 1
+                pass
         finally:
             await close(db)
 
     async with anyio.create_task_group() as group:
         for _ in range(connections):
             group.start_soon(build_all)
-    return built
 
 
 async def restore_one(db: Connection) -> bool:
