@@ -21,6 +21,7 @@ from claimledger.api.metrics import RequestMetrics, metrics
 from claimledger.api.options import EveryMethodAllowed
 from claimledger.api.parameters import DeclaredParametersOnly
 from claimledger.api.problems import EXCEPTION_HANDLERS
+from claimledger.api.resolution import DependenciesInTurn
 from claimledger.api.routes import (
     changes,
     claims,
@@ -112,7 +113,13 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=StrictRequest,
-        plugins=[StructContract(), DeclaredParametersOnly(), EveryMethodAllowed(), DocsRoutes()],
+        plugins=[
+            StructContract(),
+            DeclaredParametersOnly(),
+            EveryMethodAllowed(),
+            DependenciesInTurn(),
+            DocsRoutes(),
+        ],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=openapi_config(),
         template_config=template_config(),

@@ -157,8 +157,11 @@ class FairPool(asyncpg.Pool):
         return self._turns.value
 
     async def _acquire(self, timeout: float | None) -> Any:  # noqa: ASYNC109 - asyncpg's own
-        with anyio.fail_after(timeout):
-            await self._turns.acquire()
+        try:
+            self._turns.acquire_nowait()
+        except anyio.WouldBlock:
+            with anyio.fail_after(timeout):
+                await self._turns.acquire()
         try:
             proxy = await super()._acquire(timeout)  # type: ignore[misc]
         except BaseException:

@@ -61,3 +61,25 @@ async def test_a_connection_released_twice_frees_one_turn(database_url: str) -> 
         assert pool.turns_left == 2
     finally:
         await pool.close()
+
+
+async def test_a_waiter_gives_up_after_its_timeout_and_takes_no_turn(database_url: str) -> None:
+    pool = await create_pool(database_url, size=1)
+    assert isinstance(pool, FairPool)
+    try:
+        held = await pool.acquire()
+        assert pool.turns_left == 0
+        with anyio.fail_after(10):
+            try:
+                await pool.acquire(timeout=0.05)
+            except TimeoutError:
+                pass
+            else:
+                raise AssertionError("a connection was handed out twice")
+            await pool.release(held)
+            assert pool.turns_left == 1
+            async with pool.acquire(timeout=1) as connection:
+                assert await connection.fetchval("SELECT 1") == 1
+        assert pool.turns_left == 1
+    finally:
+        await pool.close()
