@@ -3,22 +3,23 @@
 A statement's ``<li>`` is written here in Python rather than by a Jinja macro: an incident's
 page shows up to a hundred of them, and a macro called a hundred times, each of its values
 escaped on the way, was half of what the page cost. Every text a client gave is escaped here as
-autoescape would (``markupsafe.escape``); ids, instants, numbers and the names of stances are
+autoescape would (``html.text``); ids, instants, numbers and the names of stances are
 written as they are (they hold no character HTML gives a meaning to). The result is ``Markup``,
 which the templates write as it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-from claimledger.api.web.moment import moment_params, rendered, url_with
+from claimledger.api.web.html import text
+from claimledger.api.web.moment import moment_params, url_with
 
 
 def when(instant: datetime | None) -> str:
@@ -36,26 +37,44 @@ def link(path: str, moment: Any, **params: str) -> str:
 @lru_cache(maxsize=64)
 def _kept(moment: Any) -> str:
     """What a link adds to a path to keep ``moment`` (escaped for an attribute)."""
-    return escape(link("", moment))
+    return text(link("", moment))
 
 
 def _time(instant: datetime) -> str:
-    return f'<time datetime="{rendered(instant)}">{when(instant)}</time>'
+    """``<time>`` with the instant as the URL carries it (``rendered``) and as ``when`` writes
+    it, both cut from one ``isoformat``: a timeline writes two or three a statement."""
+    if instant.tzinfo is not UTC:
+        instant = instant.astimezone(UTC)
+    iso = instant.isoformat()
+    return f'<time datetime="{iso[:-6]}Z">{iso[:10]} {iso[11:19]} UTC</time>'
 
 
 def _evidence(evidence: Any) -> str:
-    parts = [f"<li>{escape(evidence.kind)}"]
+    parts = [f"<li>{text(evidence.kind)}"]
     if evidence.description:
-        parts.append(f": {escape(evidence.description)}")
+        parts.append(f": {text(evidence.description)}")
     if evidence.lat is not None and evidence.lon is not None:
         parts.append(f" ({evidence.lat}, {evidence.lon})")
     if evidence.url:
-        url = escape(evidence.url)
+        url = text(evidence.url)
         parts.append(f' · <a href="{url}" rel="noopener noreferrer nofollow">{url}</a>')
     if evidence.sha256:
-        parts.append(f'<br>sha256 <code class="hash">{escape(evidence.sha256)}</code>')
+        parts.append(f'<br>sha256 <code class="hash">{text(evidence.sha256)}</code>')
     parts.append("</li>")
     return "".join(parts)
+
+
+def statements(
+    items: Sequence[Any],
+    moment: Any,
+    sources: Mapping[UUID, Any] | None = None,
+    withdrawals: Mapping[UUID, str] | None = None,
+    show_claim: bool = True,
+) -> Markup:
+    """A timeline's statements, each an ``<li>`` (``statement``), in one piece of markup."""
+    return Markup(  # noqa: S704 - every value in them is escaped
+        "".join(statement(item, moment, sources, withdrawals, show_claim) for item in items)
+    )
 
 
 def statement(
@@ -64,7 +83,7 @@ def statement(
     sources: Mapping[UUID, Any] | None = None,
     withdrawals: Mapping[UUID, str] | None = None,
     show_claim: bool = True,
-) -> Markup:
+) -> str:
     """A statement on a timeline: when and by whom, its stance, the claim it is on (unless
     ``show_claim`` is false), its withdrawal with the reason, its quote and evidence (struck
     through once withdrawn), and when the ledger recorded it."""
@@ -75,40 +94,40 @@ def statement(
     out = [
         f'<li id="statement-{item.id}" class="{classes}">'
         f'<p class="meta">{_time(item.published_at)}'
-        f' · <a href="/sources/{item.source_id}{kept}">{escape(item.source_name)}</a>'
+        f' · <a href="/sources/{item.source_id}{kept}">{text(item.source_name)}</a>'
     ]
     if source is not None:
         out.append(
-            f' <span class="grade" title="reliability">({escape(source.reliability)}:'
-            f" {escape(source.reliability_label)})</span>"
+            f' <span class="grade" title="reliability">({text(source.reliability)}:'
+            f" {text(source.reliability_label)})</span>"
         )
     out.append(f' · <span class="stance stance-{item.stance}">{item.stance}</span>')
     if item.language:
-        out.append(f' · <span class="lang">language: {escape(item.language)}</span>')
+        out.append(f' · <span class="lang">language: {text(item.language)}</span>')
     if item.channel:
-        out.append(f" · {escape(item.channel)}")
+        out.append(f" · {text(item.channel)}")
     out.append("</p>")
     if show_claim:
         out.append(
             f'<p class="on">on: <a href="/claims/{item.claim_id}{kept}">'
-            f"{escape(item.claim_text)}</a></p>"
+            f"{text(item.claim_text)}</a></p>"
         )
     if withdrawn:
         reason = (withdrawals or {}).get(item.id)
         out.append(
             f'<p class="withdrawal"><strong>Withdrawn</strong> at {_time(item.withdrawn_at)}'
-            f"{'' if reason is None else ': ' + escape(reason)}</p>"
+            f"{'' if reason is None else ': ' + text(reason)}</p>"
         )
     body = []
     if item.quote:
-        lang = f' lang="{escape(item.language)}"' if item.language else ""
-        body.append(f"<blockquote{lang}>{escape(item.quote)}</blockquote>")
+        lang = f' lang="{text(item.language)}"' if item.language else ""
+        body.append(f"<blockquote{lang}>{text(item.quote)}</blockquote>")
     if item.evidence:
         body.append(f'<ul class="evidence">{"".join(map(_evidence, item.evidence))}</ul>')
     if body:
         out.append(f"<del>{''.join(body)}</del>" if withdrawn else "".join(body))
     out.append(f'<p class="recorded">recorded {_time(item.recorded_at)}')
     if item.credibility:
-        out.append(f" · credibility {escape(item.credibility)} ({escape(item.credibility_label)})")
+        out.append(f" · credibility {text(item.credibility)} ({text(item.credibility_label)})")
     out.append("</p></li>")
-    return Markup("".join(out))  # noqa: S704 - every value above is escaped
+    return "".join(out)

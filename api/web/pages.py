@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -20,14 +21,13 @@ from claimledger.api.reads import BadParameter
 from claimledger.api.schemas.changes import Change
 from claimledger.api.schemas.claims import Claim
 from claimledger.api.schemas.incidents import Incident
-from claimledger.api.schemas.sources import Source
 from claimledger.api.schemas.statements import TimelineItem
 from claimledger.api.web import maps
 from claimledger.api.web.moment import field_instant
 from claimledger.api.web.reading import PageRead, start
 from claimledger.domain.errors import NotFound
 from claimledger.domain.headline import headline
-from claimledger.domain.values import Status
+from claimledger.domain.values import Status, reliability_label
 from claimledger.projections.queries import changes as change_queries
 from claimledger.projections.queries import claims as claim_queries
 from claimledger.projections.queries import incidents as incident_queries
@@ -127,10 +127,20 @@ async def home(
     )
 
 
-async def _sources(db: Db, items: list[TimelineItem], read: PageRead) -> dict[UUID, Source]:
+@dataclass(frozen=True, slots=True)
+class Grade:
+    """What a timeline shows of a statement's source: its reliability grade and its words."""
+
+    reliability: str
+    reliability_label: str
+
+
+async def _grades(db: Db, items: list[TimelineItem], read: PageRead) -> dict[UUID, Grade]:
     ids = list(dict.fromkeys(item.source_id for item in items))
     rows = await source_queries.of_ids(db, ids, known_at=read.moment.known_at)
-    return {row["id"]: Source.of(row) for row in rows}
+    return {
+        row["id"]: Grade(row["reliability"], reliability_label(row["reliability"])) for row in rows
+    }
 
 
 def _places(incident: Incident, items: list[TimelineItem]) -> list[maps.Place]:
@@ -183,7 +193,7 @@ async def incident_page(
         reasons = await withdrawals.reasons(
             db, [i.id for i in items if i.withdrawn_at], known_at=moment.known_at
         )
-        sources = await _sources(db, items, read)
+        sources = await _grades(db, items, read)
         changed = None
         if after is not None and not later:
             changed = await change_queries.between(

@@ -12,9 +12,9 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from claimledger.api.web import pages, records, search_page
+from claimledger.api.web import maps, pages, records, search_page
 from claimledger.api.web.errors import PAGE_ERRORS
-from claimledger.api.web.fragments import link, statement, when
+from claimledger.api.web.fragments import link, statements, when
 from claimledger.api.web.moment import rendered
 from claimledger.domain.values import reliability_label
 
@@ -58,11 +58,15 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates are the package's files: not looked at again on every page.
+        auto_reload=False,
     )
     environment.filters.update(
         when=when, occurred=occurred, iso=rendered, reliability=reliability_label
     )
-    environment.globals.update(asset=asset, link=link, statement=statement, HTMX=HTMX)
+    environment.globals.update(
+        asset=asset, link=link, statements=statements, map_svg=maps.svg, HTMX=HTMX
+    )
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
 

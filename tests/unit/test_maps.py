@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from claimledger.api.web.maps import HEIGHT, TILE, WIDTH, Place, draw
+from claimledger.api.web.maps import HEIGHT, TILE, WIDTH, Place, draw, svg
 from claimledger.runtime.settings import Settings
 
 TYOTKINO = Place(51.2725, 34.3033, "Tyotkino")
@@ -73,3 +73,26 @@ def test_the_tile_setting(value: str, kept: str | None) -> None:
 def test_a_tile_setting_without_its_place_holders_or_scheme_is_refused(value: str) -> None:
     with pytest.raises(ValueError, match=r"is neither|does not name"):
         Settings.from_env({"CLAIMLEDGER_MAP_TILES_URL": value})
+
+
+def test_the_figure_escapes_every_label_and_link_and_lists_each_place() -> None:
+    places = [
+        Place(51.2725, 34.3033, 'Tyotkino <b>&"', None, "incident"),
+        Place(51.28, 34.31, "video by <script>", '#statement-1"><x', "evidence"),
+    ]
+    html = str(svg(draw(places, "/t/{z}/{x}/{y}.png?a=1&b=2"), "Map <of> it"))
+    assert html.startswith('<figure class="map"><svg viewBox="0 0 640 360" role="img"')
+    assert "<b>" not in html
+    assert "<script>" not in html
+    assert '"><x' not in html
+    assert "Map &lt;of&gt; it" in html
+    assert "Tyotkino &lt;b&gt;&amp;&#34;" in html
+    assert html.count('<circle cx="') == 2
+    assert html.count('<li><span class="key key-') == 2
+    assert 'href="#statement-1&#34;&gt;&lt;x"' in html
+    assert "?a=1&amp;b=2" in html
+    assert html.count('class="marker marker-incident"') == 1
+    assert 'class="marker marker-evidence"' in html
+    assert 'r="5"' in html
+    assert 'r="7"' in html
+    assert str(svg(None, "nothing")) == ""
