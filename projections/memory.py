@@ -10,7 +10,7 @@ and when a batch fails halfway, since the batch changed the states it holds.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from uuid import UUID
 
 from claimledger.domain.status import DerivedStatus
@@ -32,6 +32,9 @@ FACTS_KEPT = 75_000
 _NAMES_KEPT = 200_000
 # A claim's state costs memory of its own, about that of this many statements.
 _CLAIM_WEIGHT = 3
+# The claims a batch reads back at most: what it reads comes on top of what memory keeps, until
+# the batch is over (a ledger's withdrawals of old statements can each need a claim of its own).
+RECALLED_MOST = 1_000
 
 
 class Memory:
@@ -95,6 +98,34 @@ class Memory:
             self.held -= _CLAIM_WEIGHT + len(state.facts)
             for statement_id in state.facts:
                 self.statement_claim.pop(statement_id, None)
+
+    def reach(self, events: Sequence[object], most: int = RECALLED_MOST) -> int:
+        """How many of ``events``, from the first, a batch can apply reading back at most
+        ``most`` claims (always at least one event: each touches at most one claim)."""
+        held, known = self.claims, self.statement_claim
+        new_claims: set[UUID] = set()
+        new_statements: set[UUID] = set()
+        # Claims to read back; a withdrawn statement memory does not know stands for its claim.
+        recalled: set[UUID] = set()
+        for index, event in enumerate(events):
+            match event:
+                case ClaimAdded():
+                    new_claims.add(event.originator_id)
+                case StatementRecorded():
+                    new_statements.add(event.originator_id)
+                    if event.claim_id not in held and event.claim_id not in new_claims:
+                        recalled.add(event.claim_id)
+                case StatementWithdrawn():
+                    statement_id = event.originator_id
+                    if statement_id not in known and statement_id not in new_statements:
+                        recalled.add(statement_id)
+                case ClaimVerdictGiven():
+                    claim_id = event.originator_id
+                    if claim_id not in held and claim_id not in new_claims:
+                        recalled.add(claim_id)
+            if len(recalled) > most:
+                return max(index, 1)
+        return len(events)
 
     async def recall(self, db: Connection, events: Iterable[object]) -> None:
         """Read from the views what ``events`` touch and memory lacks."""

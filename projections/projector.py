@@ -21,7 +21,7 @@ from anyio.abc import TaskStatus
 
 from claimledger.projections.batch import Positioned, apply_batch
 from claimledger.projections.decoding import EventDecoder
-from claimledger.projections.memory import FACTS_KEPT, Memory
+from claimledger.projections.memory import FACTS_KEPT, RECALLED_MOST, Memory
 from claimledger.projections.schema import REBUILT_TABLES
 from claimledger.projections.skipped import describe, error_text, record_skipped
 from claimledger.store.db import CONNECTION_ERRORS, Connection, close, connect, is_deterministic
@@ -71,16 +71,23 @@ class Projector:
         on_advance: OnAdvance | None = None,
         fault: Fault | None = None,
         facts_kept: int = FACTS_KEPT,
+        recalled_most: int = RECALLED_MOST,
     ) -> None:
         self.url = url
         self.batch_size = batch_size
         self.memory = Memory(facts_kept=facts_kept)
+        self.recalled_most = recalled_most
         self.poll_seconds = poll_seconds
         self.on_advance = on_advance
         self.fault = fault
         self.decoder = EventDecoder()
         self.active = False
         self.position = 0
+        # Whether the last batch may have left events after it (it was full, or cut short).
+        self.behind = True
+        # The events a batch cut short left, and the position they follow.
+        self._rest: list[Positioned] = []
+        self._rest_after = 0
         self.batches: list[tuple[int, int]] = []
         # The error that keeps the projector from advancing, while it does.
         self.error: str | None = None
@@ -145,9 +152,8 @@ class Projector:
         """Apply batches until the store has nothing new; the number of events applied."""
         applied = 0
         while True:
-            count = await self.apply_batch(connection)
-            applied += count
-            if count < self.batch_size:
+            applied += await self.apply_batch(connection)
+            if not self.behind:
                 return applied
 
     async def apply_batch(self, connection: Connection) -> int:
@@ -211,6 +217,7 @@ class Projector:
         except BaseException:
             # The batch changed the states memory holds, and they were not written.
             self.memory.forget()
+            self._rest = []
             raise
 
     async def _apply_once(self, connection: Connection, limit: int) -> int:
@@ -224,11 +231,8 @@ class Projector:
             assert tracking is not None  # made by the migrations
             start, locked_at = tracking["position"], tracking["locked_at"]
             self.memory.valid_at(start)
-            rows = await connection.fetch(EVENTS_AFTER, start, limit)
-            # When the batch is not full, nothing committed before the events were read (nor so
-            # before the row was locked, a moment earlier) is left behind: the horizon moves.
-            caught_up_at: datetime | None = locked_at if len(rows) < limit else None
-            if not rows:
+            events, caught_up_at = await self._events(connection, start, locked_at, limit)
+            if not events:
                 await connection.execute(
                     "UPDATE views.tracking SET caught_up_at = $2 WHERE projection = $1",
                     PROJECTION,
@@ -236,25 +240,51 @@ class Projector:
                 )
                 self._advanced(start, caught_up_at)
                 return 0
-            decode = self.decoder.decode
-            events = [Positioned(row[0], decode(row[1], row[2], row[3], row[4])) for row in rows]
             await apply_batch(connection, self.memory, events)
-            end = rows[-1]["notification_id"]
+            end = events[-1].position
             if self.fault is not None:
                 await self.fault(start, end)
             await move_position(connection, end, caught_up_at=caught_up_at)
         PROJECTOR_BATCH_SECONDS.observe(time.perf_counter() - began)
-        PROJECTOR_EVENTS.inc(len(rows))
+        PROJECTOR_EVENTS.inc(len(events))
         self.memory.position = end
         self.memory.trim()
         self.batches.append((start, end))
         if len(self.batches) > _BATCHES_KEPT:
             del self.batches[: _BATCHES_KEPT // 2]
         self._advanced(end, caught_up_at)
-        return len(rows)
+        return len(events)
+
+    async def _events(
+        self, connection: Connection, start: int, locked_at: datetime, limit: int
+    ) -> tuple[list[Positioned], datetime | None]:
+        """Up to ``limit`` events after ``start``, and the moment before which every event
+        committed is among them (None when more may follow): the rest of a batch cut short,
+        or read from the store."""
+        if self._rest and self._rest_after == start:
+            candidates, caught_up_at = self._rest, None
+        else:
+            rows = await connection.fetch(EVENTS_AFTER, start, limit)
+            # When the batch is not full, nothing committed before the events were read (nor so
+            # before the row was locked, a moment earlier) is left behind: the horizon moves.
+            caught_up_at = locked_at if len(rows) < limit else None
+            decode = self.decoder.decode
+            candidates = [Positioned(r[0], decode(r[1], r[2], r[3], r[4])) for r in rows]
+        # Memory's bound holds during a batch too, but for the claims it reads back: a batch
+        # that would read back more ends before the event that needs one too many, and the
+        # events after it are the next batch's.
+        count = min(
+            limit, self.memory.reach([item.event for item in candidates], self.recalled_most)
+        )
+        events, self._rest = candidates[:count], candidates[count:]
+        if self._rest:
+            self._rest_after = events[-1].position
+            caught_up_at = None
+        return events, caught_up_at
 
     def _advanced(self, position: int, caught_up_at: datetime | None) -> None:
         self.position = position
+        self.behind = caught_up_at is None
         PROJECTOR_POSITION.set(position)
         self.error = None
         if self.on_advance is not None:

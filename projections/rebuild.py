@@ -67,9 +67,9 @@ async def rebuild(
             else:
                 projector = Projector(url, batch_size=batch_size, facts_kept=REBUILD_FACTS_KEPT)
                 while True:
-                    applied = await projector.apply_batch(work)
+                    await projector.apply_batch(work)
                     report(min(projector.position, head), head)
-                    if applied < batch_size:
+                    if not projector.behind:
                         break
             await restore(url)
             # Every row is new: the planner's statistics (and search's, ``search_plan``) are

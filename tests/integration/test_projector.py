@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
+from uuid import UUID
 
 import anyio
 import pytest
 
 from claimledger.domain.incident import IncidentDraft
 from claimledger.domain.ledger import Ledger
+from claimledger.domain.receipts import StatementRequest
+from claimledger.domain.statement import StatementDraft
+from claimledger.domain.values import SourceKind, Stance
+from claimledger.projections.memory import FACTS_KEPT, Memory
 from claimledger.projections.projector import Projector, projected_position
 from claimledger.projections.rebuild import rebuild
 from claimledger.projections.schema import REBUILT_TABLES
@@ -179,3 +185,74 @@ async def test_one_projector_is_active_and_a_standby_takes_over(
             group.cancel_scope.cancel()
     assert second.batches[-1][1] == more.position
     assert all(start >= head for start, _ in second.batches)
+
+
+class CountedMemory(Memory):
+    """Memory that notes how many claims each batch reads back."""
+
+    def __init__(self, *, facts_kept: int) -> None:
+        super().__init__(facts_kept=facts_kept)
+        self.recalled: list[int] = []
+
+    async def _load_claims(self, db: Connection, claim_ids: set[UUID]) -> None:
+        self.recalled.append(len(claim_ids))
+        await super()._load_claims(db, claim_ids)
+
+
+def said_again(ledger: Ledger, claims: list[UUID], statements: list[UUID]) -> None:
+    """A statement on each of ``claims`` and a withdrawal of each of ``statements``."""
+    source = ledger.register_source(
+        name="Late source",
+        kind=SourceKind.MEDIA,
+        affiliation=None,
+        channels=(),
+        url=None,
+        recorded_by=WRITER,
+    ).id
+    for claim_id in claims:
+        ledger.record_statement(
+            StatementRequest(
+                claim_id=claim_id,
+                draft=StatementDraft(
+                    source_id=source, stance=Stance.CONFIRMS, published_at=datetime.now(UTC)
+                ),
+            ),
+            recorded_by=WRITER,
+        )
+    for statement_id in statements:
+        ledger.withdraw_statement(statement_id, reason="late", recorded_by=WRITER)
+
+
+async def test_a_batch_ends_before_it_would_read_back_more_claims_than_allowed(
+    ledger: Ledger, db: Connection, database_url: str
+) -> None:
+    await anyio.to_thread.run_sync(populate_for_rebuilds, ledger)
+    await Projector(database_url).catch_up(db)
+    claims = [row["id"] for row in await db.fetch("SELECT id FROM views.claims")]
+    statements = [
+        row["id"]
+        for row in await db.fetch(
+            "SELECT DISTINCT ON (claim_id) id FROM views.statements WHERE withdrawn_at IS NULL"
+        )
+    ]
+    assert len(claims) >= 10
+    assert len(statements) >= 10
+    await anyio.to_thread.run_sync(said_again, ledger, claims, statements)
+    head = await head_position(db)
+    # A projector that has just started remembers nothing: each claim the new events touch
+    # is read back, and it may read back two a batch.
+    projector = Projector(database_url, batch_size=1_000, recalled_most=2)
+    memory = projector.memory = CountedMemory(facts_kept=FACTS_KEPT)
+    await projector.catch_up(db)
+    assert await projected_position(db) == head
+    # Each claim read back once (the withdrawals are of statements on claims it then holds).
+    assert max(memory.recalled) == 2
+    assert sum(memory.recalled) == len(claims)
+    assert len(projector.batches) > len(claims) // 2
+    assert [start for start, _ in projector.batches[1:]] == [
+        end for _, end in projector.batches[:-1]
+    ]
+    assert await skipped(db) == []
+    incremental = await dump(db)
+    await rebuild(database_url, batch_size=100_000)
+    assert await dump(db) == incremental
