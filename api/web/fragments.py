@@ -4,8 +4,8 @@ A statement's ``<li>`` is written here in Python rather than by a Jinja macro: a
 page shows up to a hundred of them, and a macro called a hundred times, each of its values
 escaped on the way, was half of what the page cost. Every text a client gave is escaped here as
 autoescape would (``html.text``); ids, instants, numbers and the names of stances are
-written as they are (they hold no character HTML gives a meaning to). The result is ``Markup``,
-which the templates write as it is.
+written as they are (they hold no character HTML gives a meaning to). ``statements`` joins a
+timeline's into one ``Markup``, which the templates write as it is.
 """
 
 from __future__ import annotations
