@@ -26,9 +26,10 @@ from claimledger.projections.history import ClaimState, Interval
 from claimledger.projections.queries import load_facts
 from claimledger.store.db import Connection
 
-# About 80 MB of statements (about 1 kB each) at most, and as many sources' names as a ledger
+# About 80 MB of statements (about 1.3 kB each, with their claims' states) at most: with the API's
+# and the dispatcher's processes, serve stays under 300 MB. And as many sources' names as a ledger
 # is likely to have.
-FACTS_KEPT = 75_000
+FACTS_KEPT = 60_000
 _NAMES_KEPT = 200_000
 # A claim's state costs memory of its own, about that of this many statements.
 _CLAIM_WEIGHT = 3
