@@ -206,7 +206,9 @@ def _claims(sql: _Sql, filters: SearchFilter, moment: bool) -> str:
 
 
 def _statements(sql: _Sql, filters: SearchFilter, moment: bool) -> str:
-    where = _in_incident(sql, filters, "s", moment)
+    # A statement without a quote has no text: a query of negations alone ("-word") would
+    # match its empty words, with nothing to show.
+    where = ["s.quote IS NOT NULL", *_in_incident(sql, filters, "s", moment)]
     if filters.stances:
         where.append(f"s.stance = ANY({sql(list(filters.stances))}::text[])")
     return (

@@ -277,6 +277,22 @@ async def test_bad_searches_are_a_400_naming_the_parameter(
     assert response.json()["field"] == field
 
 
+async def test_negations_alone_find_texts_but_never_a_statement_without_a_quote(
+    demo: Demo,
+) -> None:
+    raid = load_scenario().incident_id("raid")
+    timeline = await demo.client.get(
+        f"/v1/incidents/{raid}/timeline", params={"limit": "200", "min_position": str(demo.head)}
+    )
+    assert any(item.get("quote") is None for item in timeline.json()["items"])
+    narrowed: dict[str, Any] = {"incident_id": str(raid), "known_at": "2030-01-01T00:00:00Z"}
+    for params in ({}, narrowed):
+        hits = (await demo.search(q="-zzzz -Tyotkino", limit="200", **params))["items"]
+        assert hits
+        assert all(snippet(hit) for hit in hits)
+        assert {hit["kind"] for hit in hits} >= {"claim", "statement"}
+
+
 async def test_query_syntax_of_every_kind_is_taken(client: Client) -> None:
     for q in ('"unclosed', "a & b | !c", "(( ))", "tyot:*", "-", "or or or", "<->", "'"):
         response = await client.get("/v1/search", params={"q": q})
