@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from claimledger.domain.incident import IncidentDraft
 from claimledger.domain.ledger import Ledger
@@ -65,20 +66,22 @@ def populate_for_rebuilds(ledger: Ledger) -> None:
     populate_incidents(ledger)
 
 
+def media_source(ledger: Ledger, name: str) -> UUID:
+    """A media source of that name, registered by the test writer."""
+    return ledger.register_source(
+        name=name,
+        kind=SourceKind.MEDIA,
+        affiliation=None,
+        channels=(),
+        url=None,
+        recorded_by=WRITER,
+    ).id
+
+
 def populate_incidents(ledger: Ledger, count: int = 8) -> None:
     """``count`` more incidents, each with two claims and every kind of event on them, from
     sources shared by all: for rebuilds that split the incidents among workers."""
-    sources = [
-        ledger.register_source(
-            name=f"Source {n}",
-            kind=SourceKind.MEDIA,
-            affiliation=None,
-            channels=(),
-            url=None,
-            recorded_by=WRITER,
-        ).id
-        for n in range(4)
-    ]
+    sources = [media_source(ledger, f"Source {n}") for n in range(4)]
     ledger.rate_source(sources[0], reliability=Reliability.A, rationale=None, recorded_by=WRITER)
     stances = (Stance.ASSERTS, Stance.DENIES, Stance.CONFIRMS, Stance.REFUTES, Stance.RETRACTS)
     published = datetime.now(UTC) - timedelta(days=2)

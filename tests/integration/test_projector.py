@@ -15,7 +15,7 @@ from claimledger.domain.incident import IncidentDraft
 from claimledger.domain.ledger import Ledger
 from claimledger.domain.receipts import StatementRequest
 from claimledger.domain.statement import StatementDraft
-from claimledger.domain.values import SourceKind, Stance
+from claimledger.domain.values import Stance
 from claimledger.projections.memory import FACTS_KEPT, Memory
 from claimledger.projections.projector import Projector, projected_position
 from claimledger.projections.rebuild import rebuild
@@ -23,7 +23,7 @@ from claimledger.projections.schema import REBUILT_TABLES
 from claimledger.store.db import Connection, close, connect
 from claimledger.store.events import head_position
 from tests.helpers import until
-from tests.ledger_data import WRITER, populate, populate_for_rebuilds
+from tests.ledger_data import WRITER, media_source, populate, populate_for_rebuilds
 
 
 class InjectedFailure(BaseException):
@@ -201,14 +201,7 @@ class CountedMemory(Memory):
 
 def said_again(ledger: Ledger, claims: list[UUID], statements: list[UUID]) -> None:
     """A statement on each of ``claims`` and a withdrawal of each of ``statements``."""
-    source = ledger.register_source(
-        name="Late source",
-        kind=SourceKind.MEDIA,
-        affiliation=None,
-        channels=(),
-        url=None,
-        recorded_by=WRITER,
-    ).id
+    source = media_source(ledger, "Late source")
     for claim_id in claims:
         ledger.record_statement(
             StatementRequest(
