@@ -40,6 +40,7 @@ from claimledger.domain.incident import Incident
 from claimledger.domain.receipts import StatementRequest
 from claimledger.domain.source import Source
 from claimledger.domain.statement import StatementDraft
+from claimledger.projections import garbage
 from claimledger.runtime.writer import Writer
 from claimledger.store import events
 from claimledger.store.db import Pool
@@ -107,6 +108,7 @@ async def import_file(
         result.new += sum(new)
         result.skipped += len(new) - sum(new)
         result.saved_through = batch[-1][0]
+        garbage.between_batches()
         if progress is not None:
             progress(result.new + result.skipped)
     result.seconds = time.monotonic() - started

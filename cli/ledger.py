@@ -18,6 +18,7 @@ from claimledger.cli.exporter import Exported, export_file
 from claimledger.cli.importer import Imported, import_file
 from claimledger.cli.progress import ProgressBar
 from claimledger.cli.reading import ImportFailed
+from claimledger.projections import garbage
 from claimledger.projections.rebuild import default_workers, rebuild
 from claimledger.runtime.bootstrap import started
 from claimledger.runtime.demo import LoadReport, load_demo
@@ -92,6 +93,7 @@ def import_command(args: argparse.Namespace, settings: Settings) -> int:
             except ImportFailed as error:
                 return error
 
+    garbage.take_over()
     result = anyio.run(run)
     if isinstance(result, ImportFailed):
         error = result
@@ -159,6 +161,7 @@ def rebuild_command(args: argparse.Namespace, settings: Settings) -> int:
                 progress=bar.update,
             )
 
+    garbage.take_over()
     result = anyio.run(run)
     bar.finish()
     rate = result.events / result.seconds if result.seconds else 0.0

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from claimledger.projections import garbage
+from claimledger.runtime import heap
 from claimledger.runtime.log_keys import made_key, made_key_file
 from claimledger.runtime.metrics import serve_worker_metrics
 from claimledger.runtime.migrations import migrate
@@ -155,6 +157,7 @@ async def _serve(args: argparse.Namespace, settings: Settings, listening: socket
         # it is done, that is no more than the services closing and the process ending.
         for stop in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop, _already_stopping)
+        heap.settle()
         await uvicorn.Server(config).serve(sockets=[listening])
 
 
@@ -192,6 +195,10 @@ async def _workers_until_signalled(settings: Settings) -> None:
     # Only the workers: no event store, no read pools, no key store (they cost memory and
     # connections, and a worker uses none of them).
     await migrate(settings.require_database_url)
+    if "projector" in settings.roles:
+        garbage.take_over()
+    else:
+        heap.settle()
     async with background_workers(settings), anyio.create_task_group() as group:
 
         async def until_signalled() -> None:

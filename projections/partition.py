@@ -22,6 +22,7 @@ from uuid import UUID
 
 import anyio
 
+from claimledger.projections import garbage
 from claimledger.projections.batch import Positioned, apply_batch
 from claimledger.projections.decoding import (
     ClaimAdded,
@@ -116,6 +117,7 @@ async def rebuild_part(
                 if partition.takes(event := decode(row[1], row[2], row[3], row[4]))
             ]
             await _apply(db, partition, mine)
+            garbage.between_batches()
             position = rows[-1][0]
             report(position)
     finally:
@@ -152,6 +154,7 @@ async def _apply(db: Connection, partition: Partition, mine: list[tuple[Any, Pos
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
     url, part, parts, head, batch_size = argv
+    garbage.take_over()
 
     def report(position: int) -> None:
         sys.stdout.write(f"{position}\n")

@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 
+from claimledger.projections import garbage
 from claimledger.projections.batch import Positioned, apply_batch
 from claimledger.projections.decoding import EventDecoder
 from claimledger.projections.memory import FACTS_KEPT, RECALLED_MOST, Memory
@@ -165,6 +166,12 @@ class Projector:
         ``views.skipped_events`` and logged, so that it never stops the ledger; one that fails
         otherwise (the server refuses for now) stops the projector there, named in the error.
         """
+        try:
+            return await self._batch(connection)
+        finally:
+            garbage.between_batches()
+
+    async def _batch(self, connection: Connection) -> int:
         try:
             return await self._apply(connection, self.batch_size)
         except CONNECTION_ERRORS:

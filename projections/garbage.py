@@ -1,0 +1,53 @@
+"""Cyclic garbage in a process that applies batches of events: collected between batches.
+
+CPython's collector walks the container objects it tracks, and its oldest generation holds
+everything a process keeps. The projector keeps a great deal (its memory of claims, a few hundred
+thousand objects) and makes many more while it applies a batch, so the collector ran often, and
+each full run walked all that it keeps: on the bench's full ledger, in the first minute of a
+catch-up from position 0, 21 of 60 seconds went to full collections. What a batch makes is freed
+as its last reference goes (after that minute a full collection found 52 objects in cycles), so a
+process that applies batches turns automatic collection off (``take_over``) and collects in full
+once a batch is done, at most every ``FULL_EVERY`` seconds (``between_batches``): in the same
+minute the catch-up got 62 % further.
+
+Only a process that applies batches and little else takes over: a projector's worker process,
+a rebuild. A projector beside the API (``CLAIMLEDGER_WORKER_PROCESSES=false``), and any test,
+leave the collector as it is, and ``between_batches`` then does nothing.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass
+
+# At most this long between two collections, while batches are applied.
+FULL_EVERY = 30.0
+
+
+@dataclass(slots=True)
+class _Collection:
+    taken: bool = False
+    last: float = 0.0
+
+
+_collection = _Collection()
+
+
+def take_over() -> None:
+    """From now on this process collects between batches; what it holds already (its modules,
+    its settings) is never walked again."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    _collection.taken, _collection.last = True, time.monotonic()
+
+
+def between_batches() -> None:
+    """A batch is done: collect if this process took over and the last collection is old."""
+    if not _collection.taken:
+        return
+    now = time.monotonic()
+    if now - _collection.last >= FULL_EVERY:
+        gc.collect()
+        _collection.last = time.monotonic()
