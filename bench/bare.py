@@ -2,7 +2,8 @@
 
 ``python -m bench.bare --database-url URL --port P`` serves ``GET /bare/{id}`` (one row of
 ``views.claims`` by id, as JSON) with uvicorn, one worker, uvloop and httptools: the same server
-stack, event loop, pool and connection setup as ``claimledger serve``, with none of its work.
+stack, event loop, pool and connection setup as ``claimledger serve``, and its collector's settings
+(``runtime.heap.settle``), with none of its work.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 
+from claimledger.runtime import heap
 from claimledger.runtime.settings import Settings
 from claimledger.store.db import create_pool
 
@@ -59,8 +61,10 @@ def main() -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--pool-size", type=int, default=POOL_SIZE)
     args = parser.parse_args()
+    app = create_app(args.database_url, args.pool_size)
+    heap.settle()
     uvicorn.run(
-        create_app(args.database_url, args.pool_size),
+        app,
         host=args.host,
         port=args.port,
         loop="uvloop",
