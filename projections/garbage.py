@@ -1,4 +1,4 @@
-"""Cyclic garbage in a process that applies batches of events: collected between batches.
+"""Cyclic garbage in a process that works in batches: collected between batches.
 
 CPython's collector walks the container objects it tracks, and its oldest generation holds
 everything a process keeps. The projector keeps a great deal (its memory of claims, a few hundred
@@ -6,13 +6,14 @@ thousand objects) and makes many more while it applies a batch, so the collector
 each full run walked all that it keeps: on the bench's full ledger, in the first minute of a
 catch-up from position 0, 21 of 60 seconds went to full collections. What a batch makes is freed
 as its last reference goes (after that minute a full collection found 52 objects in cycles), so a
-process that applies batches turns automatic collection off (``take_over``) and collects in full
+process that works in batches turns automatic collection off (``take_over``) and collects in full
 once a batch is done, at most every ``FULL_EVERY`` seconds (``between_batches``): in the same
 minute the catch-up got 62 % further.
 
-Only a process that applies batches and little else takes over: a projector's worker process,
-a rebuild. A projector beside the API (``CLAIMLEDGER_WORKER_PROCESSES=false``), and any test,
-leave the collector as it is, and ``between_batches`` then does nothing.
+Only a process that works in batches and little else takes over: a projector's worker process,
+a rebuild and its parts, an import. A projector beside the API
+(``CLAIMLEDGER_WORKER_PROCESSES=false``), and any test, leave the collector as it is, and
+``between_batches`` then does nothing.
 """
 
 from __future__ import annotations
