@@ -73,8 +73,9 @@ async def rebuild(
                         break
             await restore(url)
             # Every row is new: the planner's statistics (and search's, ``search_plan``) are
-            # taken again rather than left to autovacuum's next round.
-            await work.execute(f"ANALYZE {', '.join(REBUILT_TABLES)}")
+            # taken again, and every page is marked all-visible (index-only scans, and no first
+            # read that writes hint bits), rather than left to autovacuum's next round.
+            await work.execute(f"VACUUM (ANALYZE) {', '.join(REBUILT_TABLES)}")
             mine = True
         else:
             while (done := await projected_position(work)) < head:
