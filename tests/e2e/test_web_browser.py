@@ -100,6 +100,8 @@ def find_the_raid(page: Page, base: str, shots: Path) -> None:
     # The filters update the list in place.
     page.get_by_label("Status").select_option("refuted")
     expect(page.locator("#list-heading")).to_have_text("0 incidents, newest first")
+    # htmx pushes the address once the list is swapped in: wait for it, then read it.
+    expect(page).to_have_url(re.compile(r"[?&]status=refuted(&|$)"))
     assert parse_qs(urlsplit(page.url).query) == {"status": ["refuted"]}
     page.get_by_label("Status").select_option("")
     expect(raid).to_have_count(1)
