@@ -208,6 +208,8 @@ async def _workers_until_signalled(settings: Settings) -> None:
             group.cancel_scope.cancel()
 
         group.start_soon(until_signalled)
+        if "projector" in settings.roles:
+            group.start_soon(garbage.keep_collecting)
         if parent is not None:
             await until_parent_gone(int(parent))
             group.cancel_scope.cancel()

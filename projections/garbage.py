@@ -12,8 +12,11 @@ minute the catch-up got 62 % further.
 
 Only a process that works in batches and little else takes over: a projector's worker process,
 a rebuild and its parts, an import. A projector beside the API
-(``CLAIMLEDGER_WORKER_PROCESSES=false``), and any test, leave the collector as it is, and
-``between_batches`` then does nothing.
+(``CLAIMLEDGER_WORKER_PROCESSES=false``) keeps the API's automatic collector
+(``runtime.heap.settle``), a test the default one, and ``between_batches`` then does nothing. A
+projector's worker process also runs ``keep_collecting``: while its projector waits as a standby,
+or for its database, no batch ends, and the transparency log's worker beside it still makes
+garbage.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from __future__ import annotations
 import gc
 import time
 from dataclasses import dataclass
+
+import anyio
 
 # At most this long between two collections, while batches are applied.
 FULL_EVERY = 30.0
@@ -52,3 +57,10 @@ def between_batches() -> None:
     if now - _collection.last >= FULL_EVERY:
         gc.collect()
         _collection.last = time.monotonic()
+
+
+async def keep_collecting() -> None:
+    """Collect when due even while no batch ends (until cancelled)."""
+    while True:
+        await anyio.sleep(FULL_EVERY)
+        between_batches()

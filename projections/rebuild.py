@@ -73,8 +73,10 @@ async def rebuild(
                         break
             await restore(url)
             # Every row is new: the planner's statistics (and search's, ``search_plan``) are
-            # taken again, and every page is marked all-visible (index-only scans, and no first
-            # read that writes hint bits), rather than left to autovacuum's next round.
+            # taken again, and the pages are marked all-visible (index-only scans, and no first
+            # read that writes hint bits), rather than left to autovacuum's next round. After
+            # ``restore``: its synchronous commit puts the replay's commits on disk first, and
+            # only then may VACUUM mark their pages.
             await work.execute(f"VACUUM (ANALYZE) {', '.join(REBUILT_TABLES)}")
             mine = True
         else:

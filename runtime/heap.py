@@ -4,7 +4,7 @@ CPython's collector runs when 700 more container objects have been made than fre
 tenth of its runs walks an older generation; once in a while it walks all that the process
 holds. The API holds about 110,000 such objects after its start (Litestar's routes and models,
 templates, the schema), and a page or a search under load makes thousands in flight, so at 32
-requests at once a full walk came every half second and took 60 ms, during which every request
+requests at once a full walk came about once a second and took 60 ms, during which every request
 waited: a tenth of the API's time, and the tail of its latencies. ``settle`` freezes what the
 process holds at its start (it is never walked again) and lets the youngest generation grow to
 ``YOUNG`` objects before a collection: requests free what they make as its last reference goes,
