@@ -6,6 +6,7 @@ import gc
 import weakref
 from collections.abc import Iterator
 
+import anyio
 import pytest
 
 from claimledger.projections import garbage
@@ -87,3 +88,25 @@ def test_a_settled_server_freezes_what_it_holds_and_collects_less_often() -> Non
     watched = cycle()
     gc.collect()
     assert watched() is None
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("collector")
+async def test_a_process_that_took_over_collects_while_no_batch_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    garbage.take_over()
+    monkeypatch.setattr(garbage, "FULL_EVERY", 0.01)
+    watched = cycle()
+    collected = anyio.Event()
+    node = watched()
+    assert node is not None
+    weakref.finalize(node, collected.set)
+    del node
+    with anyio.move_on_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(garbage.keep_collecting)
+            await collected.wait()
+            group.cancel_scope.cancel()
+    assert watched() is None
+    assert not gc.isenabled()
