@@ -195,7 +195,10 @@ async def _workers_until_signalled(settings: Settings) -> None:
     # Only the workers: no event store, no read pools, no key store (they cost memory and
     # connections, and a worker uses none of them).
     await migrate(settings.require_database_url)
-    if "projector" in settings.roles:
+    # The projector's process works in batches (and the log's worker beside it); the
+    # dispatcher's is settled as the API's.
+    in_batches = "projector" in settings.roles
+    if in_batches:
         garbage.take_over()
     else:
         heap.settle()
@@ -208,7 +211,7 @@ async def _workers_until_signalled(settings: Settings) -> None:
             group.cancel_scope.cancel()
 
         group.start_soon(until_signalled)
-        if "projector" in settings.roles:
+        if in_batches:
             group.start_soon(garbage.keep_collecting)
         if parent is not None:
             await until_parent_gone(int(parent))
