@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from claimledger.domain.headline import headline
+from claimledger.projections.queries import status_plan
 from claimledger.projections.queries.moment import recorded_by
 from claimledger.store.db import Db, session
 
@@ -49,7 +50,12 @@ class IncidentFilter:
 
 
 def _conditions(
-    filters: IncidentFilter, params: list[Any], *, status_at: str | None, table: str
+    filters: IncidentFilter,
+    params: list[Any],
+    *,
+    status_at: str | None,
+    table: str,
+    rare: bool = False,
 ) -> list[str]:
     where: list[str] = []
     if filters.tags:
@@ -67,7 +73,19 @@ def _conditions(
         )
     if filters.statuses:
         params.append(list(filters.statuses))
-        if status_at is None:
+        if rare:
+            # (``status_plan``): the statuses' rows of the history, then their incidents.
+            held = "h.recorded_to IS NULL"
+            if status_at is not None:
+                held = (
+                    f"h.recorded_from <= {status_at}"
+                    f" AND (h.recorded_to IS NULL OR h.recorded_to > {status_at})"
+                )
+            where.append(
+                "i.id = ANY(ARRAY(SELECT h.incident_id FROM views.claim_history h"
+                f" WHERE h.status = ANY(${len(params)}::text[]) AND {held}))"
+            )
+        elif status_at is None:
             where.append(
                 "EXISTS (SELECT 1 FROM views.claims c WHERE c.incident_id = i.id"
                 f" AND c.status = ANY(${len(params)}::text[]))"
@@ -91,24 +109,25 @@ async def listing(
 ) -> list[dict[str, Any]]:
     """Incidents newest first (by position), each with its claim statuses at ``known_at``."""
     params: list[Any] = []
-    if known_at is None:
-        sql = _NOW
-        where = _conditions(filters, params, status_at=None, table="i")
-    else:
-        params.append(known_at)
-        sql = _AT
-        where = [
-            "i.recorded_at <= $1",
-            *_conditions(filters, params, status_at="$1", table="r"),
-        ]
-    if before_position is not None:
-        params.append(before_position)
-        where.append(f"i.position < ${len(params)}")
-    params.append(limit)
-    sql += (" WHERE " + " AND ".join(where) if where else "") + (
-        f" ORDER BY i.position DESC LIMIT ${len(params)}"
-    )
     async with session(db) as one:
+        rare = bool(filters.statuses) and await status_plan.rare(one, filters.statuses)
+        if known_at is None:
+            sql = _NOW
+            where = _conditions(filters, params, status_at=None, table="i", rare=rare)
+        else:
+            params.append(known_at)
+            sql = _AT
+            where = [
+                "i.recorded_at <= $1",
+                *_conditions(filters, params, status_at="$1", table="r", rare=rare),
+            ]
+        if before_position is not None:
+            params.append(before_position)
+            where.append(f"i.position < ${len(params)}")
+        params.append(limit)
+        sql += (" WHERE " + " AND ".join(where) if where else "") + (
+            f" ORDER BY i.position DESC LIMIT ${len(params)}"
+        )
         rows = [dict(row) for row in await one.fetch(sql, *params)]
         if known_at is not None and rows:
             await _statuses_at(one, rows, known_at)

@@ -12,6 +12,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from claimledger.api.app import create_app
+from claimledger.domain.values import Status
+from claimledger.projections.queries import status_plan
 from claimledger.runtime.bootstrap import Services
 from claimledger.runtime.demo import Scenario, load_scenario
 from claimledger.runtime.settings import Settings
@@ -135,6 +137,40 @@ async def test_incidents_list_as_known_at_a_past_moment(demo: Demo) -> None:
     assert headline["headline_status"] == "disputed"
     assert headline["claim_count"] == 5
     assert sum(headline["status_counts"].values()) == 5
+
+
+async def test_incidents_by_status_are_the_same_found_either_way(
+    demo: Demo, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorded = sorted({item["recorded_at"] for item in await demo.items("/v1/timeline", limit=200)})
+    moments = [None, *recorded[:: max(1, len(recorded) // 6)], recorded[-1]]
+    statuses = [[status.value] for status in Status] + [["claimed", "refuted"]]
+
+    async def listed(rare: bool) -> list[list[str]]:
+        async def chosen(db: Any, asked: Any) -> bool:
+            return rare
+
+        lists = []
+        with monkeypatch.context() as patched:
+            patched.setattr(status_plan, "rare", chosen)
+            for moment in moments:
+                at = {} if moment is None else {"known_at": moment}
+                for status in statuses:
+                    found = await demo.items("/v1/incidents", limit=1, status=status, **at)
+                    lists.append([i["id"] for i in found])
+        return lists
+
+    newest_first, from_rows = await listed(False), await listed(True)
+    assert from_rows == newest_first
+    assert any(newest_first), "some status lists an incident"
+    assert not all(newest_first), "and some none"
+
+    # With statistics, a status without rows is read from its rows, a common one newest first.
+    await services.pool.execute("ANALYZE views.claim_history, views.incidents")
+    status_plan.forget()
+    assert await status_plan.rare(services.pool, ["retracted"])
+    assert not await status_plan.rare(services.pool, ["claimed"])
+    assert not await status_plan.rare(services.pool, ["retracted", "claimed"])
 
 
 async def test_incidents_bad_parameters(demo: Demo) -> None:
