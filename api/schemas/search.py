@@ -11,7 +11,7 @@ from msgspec import Meta, Struct
 
 from claimledger.api.schemas.common import Row
 from claimledger.domain.values import Stance
-from claimledger.projections.queries.search import snippet_parts
+from claimledger.projections.queries.snippets import snippet_parts
 
 
 class HitKind(StrEnum):

@@ -16,6 +16,7 @@ from claimledger.api.web.pages import At, Axis, KnownAt, PublishedBefore
 from claimledger.api.web.reading import start
 from claimledger.projections.queries import search as search_queries
 from claimledger.projections.queries.moment import Moment
+from claimledger.projections.queries.snippets import snippet_parts
 
 MAX_QUERY = 300
 HITS = 50
@@ -68,7 +69,7 @@ async def search_page(
         {
             **dict(row),
             "href": _href(row, read.moment),
-            "parts": search_queries.snippet_parts(row["marked"] or ""),
+            "parts": snippet_parts(row["marked"] or ""),
         }
         for row in rows
     ]

@@ -20,24 +20,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from claimledger.projections.queries import search_plan
-from claimledger.projections.queries.search_plan import WINDOW
+from claimledger.projections.queries.search_window import QUERY, Params, Twofold, in_country, window
+from claimledger.projections.queries.snippets import START, STOP
 from claimledger.store.db import Db, read_only
 
 # The kinds of hit, in the order equal ranks are listed.
 KINDS = ("incident", "claim", "statement", "source")
 
-# A snippet's matches are marked with two characters of Unicode's private use area (taken out
-# of the text first), never with markup: ``snippet_parts`` splits on them.
-START, STOP = "\ue000", "\ue001"
 _PARSED = "websearch_to_tsquery('russian', $1)"
-# The query as PostgreSQL parsed it ($1, read once: ``search`` passes the parsed query's text).
-_QUERY = "$1::tsquery"
 # A text this short is shown whole; a longer one by up to two passages around its matches.
 _WHOLE = 400
 _WHOLE_OPTIONS = f"StartSel={START}, StopSel={STOP}, HighlightAll=true"
@@ -91,73 +86,15 @@ class SearchFilter:
         return kinds
 
 
-class _Sql:
-    """The parameters of one query, numbered as they are added ($1 is the parsed query, $2 the
-    moment)."""
-
-    def __init__(
-        self, tsquery: str, known_at: datetime | None, reach: dict[str, int | None]
-    ) -> None:
-        self.params: list[Any] = [tsquery, known_at]
-        # How far to read each table newest first (``search_plan.reach``); absent: by its index.
-        self.reach = reach
-
-    def __call__(self, value: Any) -> str:
-        self.params.append(value)
-        return f"${len(self.params)}"
-
-
-def _window(sql: _Sql, table: str, alias: str, order: str, where: list[str], moment: bool) -> str:
-    """The ``WINDOW`` most recently recorded rows of ``views.<table>`` (as ``alias``) that hold
-    the query's words and meet ``where``, newest first by ``order``.
-
-    Found through the words index; or, when the words are common, by reading the table newest
-    first (as known at $2, from there) until ``WINDOW`` match, giving up after its reach (the
-    index then answers). Both give the same rows."""
-    order_by = f"ORDER BY {', '.join(f'{alias}.{column} DESC' for column in order.split())}"
-    ordered = f"{order_by} LIMIT {WINDOW}"
-    bounded = f" WHERE {alias}.recorded_at <= $2" if moment else ""
-    matched = " AND ".join([f"{alias}.words @@ {_QUERY}", *where])
-    # Through the words index alone: OFFSET 0 keeps the planner from reading the table newest
-    # first for the LIMIT, or by the moment, in the hope of meeting matches soon (whether they
-    # are common is for the branch below to decide).
-    by_index = (
-        f"SELECT * FROM (SELECT {alias}.* FROM views.{table} {alias} WHERE {matched} OFFSET 0)"
-        f" {alias}{bounded} {ordered}"
-    )
-    reach = sql.reach.get(table)
-    if reach is None:
-        return by_index
-    # A power of two: few distinct statements for the server to plan and keep.
-    rows = 1 << max(0, reach - 1).bit_length()
-    newest = f"SELECT {alias}.* FROM views.{table} {alias}{bounded} {order_by} LIMIT {rows}"
-    return (
-        f"WITH recent AS MATERIALIZED (SELECT * FROM ({newest}) {alias} WHERE {matched} {ordered}),"
-        " found AS (SELECT count(*) AS n FROM recent)"
-        f" SELECT * FROM recent WHERE (SELECT n FROM found) = {WINDOW}"
-        f" UNION ALL SELECT * FROM ({by_index}) w WHERE (SELECT n FROM found) < {WINDOW}"
-    )
-
-
 def _select(kind: str, values: str) -> str:
     """The SELECT list of one kind's hits: ``values`` for every column but kind and order."""
     return f"SELECT '{kind}', {KINDS.index(kind)}, {values}"
 
 
-def _country_of(incident: str, moment: bool) -> str:
-    """The country of the incident ``incident`` as described now, or at $2."""
-    if not moment:
-        return f"(SELECT i.country FROM views.incidents i WHERE i.id = {incident})"
-    return (
-        f"(SELECT r.country FROM views.incident_revisions r WHERE r.incident_id = {incident}"
-        " AND r.recorded_at <= $2 ORDER BY r.position DESC LIMIT 1)"
-    )
-
-
 _REVISION_ORDER = "recorded_at position"
 
 
-def _incidents(sql: _Sql, filters: SearchFilter, moment: bool) -> str:
+def _incidents(sql: Params, filters: SearchFilter, moment: bool) -> str:
     # An incident is found by its latest revision (by $2): the description it had then.
     latest = (
         "SELECT max(l.position) FROM views.incident_revisions l WHERE l.incident_id = t.incident_id"
@@ -175,37 +112,39 @@ def _incidents(sql: _Sql, filters: SearchFilter, moment: bool) -> str:
     return (
         _select(
             "incident",
-            f"t.incident_id, ts_rank(t.words, {_QUERY}, 1), t.incident_id, NULL::uuid,"
+            f"t.incident_id, ts_rank(t.words, {QUERY}, 1), t.incident_id, NULL::uuid,"
             " NULL::uuid, NULL::text, NULL::text, NULL::timestamptz, NULL::timestamptz,"
             " NULL::timestamptz, t.title,"
             " concat_ws(E'\\n', t.title, t.summary, t.place ->> 'name')",
         )
-        + f" FROM ({_window(sql, 'incident_revisions', 't', _REVISION_ORDER, where, moment)}) t"
+        + f" FROM ({window(sql, 'incident_revisions', 't', _REVISION_ORDER, where, moment)}) t"
     )
 
 
-def _in_incident(sql: _Sql, filters: SearchFilter, alias: str, moment: bool) -> list[str]:
-    where = [] if moment else ["$2::timestamptz IS NULL"]
+def _in_incident(
+    sql: Params, filters: SearchFilter, alias: str, moment: bool
+) -> list[str | Twofold]:
+    where: list[str | Twofold] = [] if moment else ["$2::timestamptz IS NULL"]
     if filters.incident_id is not None:
         where.append(f"{alias}.incident_id = {sql(filters.incident_id)}")
     if filters.country is not None:
-        where.append(f"{_country_of(f'{alias}.incident_id', moment)} = {sql(filters.country)}")
+        where.append(in_country(sql, alias, filters.country, moment))
     return where
 
 
-def _claims(sql: _Sql, filters: SearchFilter, moment: bool) -> str:
+def _claims(sql: Params, filters: SearchFilter, moment: bool) -> str:
     where = _in_incident(sql, filters, "c", moment)
     return (
         _select(
             "claim",
-            f"c.id, ts_rank(c.words, {_QUERY}, 1), c.incident_id, c.id, NULL::uuid, NULL::text,"
+            f"c.id, ts_rank(c.words, {QUERY}, 1), c.incident_id, c.id, NULL::uuid, NULL::text,"
             " NULL::text, NULL::timestamptz, c.recorded_at, NULL::timestamptz, c.text, c.text",
         )
-        + f" FROM ({_window(sql, 'claims', 'c', 'recorded_at id', where, moment)}) c"
+        + f" FROM ({window(sql, 'claims', 'c', 'recorded_at id', where, moment)}) c"
     )
 
 
-def _statements(sql: _Sql, filters: SearchFilter, moment: bool) -> str:
+def _statements(sql: Params, filters: SearchFilter, moment: bool) -> str:
     # A statement without a quote has no text: a query of negations alone ("-word") would
     # match its empty words, with nothing to show.
     where = ["s.quote IS NOT NULL", *_in_incident(sql, filters, "s", moment)]
@@ -214,44 +153,55 @@ def _statements(sql: _Sql, filters: SearchFilter, moment: bool) -> str:
     return (
         _select(
             "statement",
-            f"s.id, ts_rank(s.words, {_QUERY}, 1), s.incident_id, s.claim_id, s.source_id,"
+            f"s.id, ts_rank(s.words, {QUERY}, 1), s.incident_id, s.claim_id, s.source_id,"
             " s.stance, s.language, s.published_at, s.recorded_at,"
             " CASE WHEN $2::timestamptz IS NULL OR s.withdrawn_at <= $2 THEN s.withdrawn_at END,"
             " NULL::text, s.quote",
         )
-        + f" FROM ({_window(sql, 'statements', 's', 'recorded_at id', where, moment)}) s"
+        + f" FROM ({window(sql, 'statements', 's', 'recorded_at id', where, moment)}) s"
     )
 
 
-def _sources(sql: _Sql, filters: SearchFilter, moment: bool) -> str:
+def _sources(sql: Params, filters: SearchFilter, moment: bool) -> str:
     where = [] if moment else ["$2::timestamptz IS NULL"]
     return (
         _select(
             "source",
-            f"s.id, ts_rank(s.words, {_QUERY}, 1), NULL::uuid, NULL::uuid, s.id, NULL::text,"
+            f"s.id, ts_rank(s.words, {QUERY}, 1), NULL::uuid, NULL::uuid, s.id, NULL::text,"
             " NULL::text, NULL::timestamptz, s.recorded_at, NULL::timestamptz, s.name, s.name",
         )
-        + f" FROM ({_window(sql, 'sources', 's', 'recorded_at id', where, moment)}) s"
+        + f" FROM ({window(sql, 'sources', 's', 'recorded_at id', where, moment)}) s"
     )
 
 
-_TABLES = {
-    "incident": "incident_revisions",
-    "claim": "claims",
-    "statement": "statements",
-    "source": "sources",
-}
+# Each kind's table, in the order of ``KINDS``.
+_TABLES = dict(zip(KINDS, ("incident_revisions", "claims", "statements", "sources"), strict=True))
 
 
-async def _reach(
-    db: Db, tsquery: str, kinds: list[str], filters: SearchFilter
-) -> dict[str, int | None]:
-    """How far to read the tables of ``kinds`` newest first for this query (``search_plan``);
-    nothing when one incident is searched (its texts are few)."""
+async def _plan(
+    db: Db, tsquery: str, known_at: datetime | None, kinds: list[str], filters: SearchFilter
+) -> Params:
+    """The parameters of this query, with how far to read the tables of ``kinds`` newest first
+    and which a country narrows (``search_plan``); nothing read newest first when one incident
+    is searched (its texts are few)."""
     if filters.incident_id is not None:
-        return {}
+        return Params(tsquery, known_at, {})
     shares = await search_plan.word_shares(db)
-    return {_TABLES[kind]: search_plan.reach(tsquery, shares.get(_TABLES[kind])) for kind in kinds}
+    in_country, of_stances = await search_plan.kept(db, filters.country, filters.stances)
+    # The shares of each table's texts the filters keep (sources have no country or stance).
+    kept = {
+        "incident_revisions": (in_country, 1.0),
+        "claims": (in_country, 1.0),
+        "statements": (in_country, of_stances),
+    }
+    tables = [_TABLES[kind] for kind in kinds]
+    reach = {t: search_plan.reach(tsquery, shares.get(t), *kept.get(t, (1.0, 1.0))) for t in tables}
+    narrower = frozenset(
+        t
+        for t in ("claims", "statements")
+        if filters.country is not None and search_plan.narrower(tsquery, shares.get(t), in_country)
+    )
+    return Params(tsquery, known_at, reach, narrower)
 
 
 _BRANCHES = {
@@ -272,8 +222,8 @@ async def search(
     limit: int,
 ) -> list[asyncpg.Record]:
     """Hits for ``text``, best first, after the cursor ``(rank, kind order, id)``, each with its
-    snippet marked by ``START`` and ``STOP`` (``snippet_parts`` reads it); ``NoWords`` when the
-    text holds no word to search for."""
+    snippet marked (``snippets.snippet_parts`` reads it); ``NoWords`` when the text holds no
+    word to search for."""
     kinds = filters.searched()
     async with read_only(db) as connection:
         # Planning a search costs more than running it; each statement's plan is made once
@@ -287,13 +237,13 @@ async def search(
             raise NoWords
         if not kinds:
             return []
-        sql = _Sql(tsquery, known_at, await _reach(connection, tsquery, kinds, filters))
+        sql = await _plan(connection, tsquery, known_at, kinds, filters)
         page = _page(sql, kinds, filters, known_at is not None, after, limit)
         return list(await connection.fetch(page, *sql.params))
 
 
 def _page(
-    sql: _Sql,
+    sql: Params,
     kinds: list[str],
     filters: SearchFilter,
     moment: bool,
@@ -325,21 +275,6 @@ def _page(
     )
     return (
         f"SELECT {columns}, ts_headline('russian', translate(h.document, '{START}{STOP}', ''),"
-        f" {_QUERY}, CASE WHEN length(h.document) <= {_WHOLE} THEN '{_WHOLE_OPTIONS}'"
+        f" {QUERY}, CASE WHEN length(h.document) <= {_WHOLE} THEN '{_WHOLE_OPTIONS}'"
         f" ELSE '{_PASSAGES_OPTIONS}' END) AS marked FROM ({page}) h{order_by}"
     )
-
-
-def snippet_parts(marked: str) -> list[tuple[str, bool]]:
-    """A marked snippet as its parts, each plain text and whether it is a match."""
-    parts: list[tuple[str, bool]] = []
-    head, *rest = marked.split(START)
-    if head:
-        parts.append((head, False))
-    for piece in rest:
-        match, _, after = piece.partition(STOP)
-        if match:
-            parts.append((match, True))
-        if after:
-            parts.append((after, False))
-    return parts

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -54,19 +55,26 @@ class WordShares:
 class _Cache:
     read_at: float = -math.inf
     tables: dict[str, WordShares] = field(default_factory=dict)
+    # The share of incidents in each country, and of statements of each stance.
+    values: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 _cache = _Cache()
 
 # The rows: as the statistics collector counts them (kept as rows come and go; a rebuild's
 # TRUNCATE leaves ``reltuples`` unknown until the next ANALYZE), or as ANALYZE last saw them.
+# With them, the common countries of incidents and stances of statements, for the filters.
 _STATS = """
-SELECT s.tablename, greatest(c.reltuples, t.n_live_tup) AS rows,
-       s.most_common_elems::text::text[] AS elems, s.most_common_elem_freqs AS freqs
+SELECT s.tablename, s.attname, greatest(c.reltuples, t.n_live_tup) AS rows,
+       CASE WHEN s.attname = 'words' THEN s.most_common_elems::text::text[]
+            ELSE s.most_common_vals::text::text[] END AS elems,
+       CASE WHEN s.attname = 'words' THEN s.most_common_elem_freqs
+            ELSE s.most_common_freqs END AS freqs
 FROM pg_stats s
 JOIN pg_stat_user_tables t ON t.schemaname = s.schemaname AND t.relname = s.tablename
 JOIN pg_class c ON c.oid = t.relid
-WHERE s.schemaname = 'views' AND s.attname = 'words'
+WHERE s.schemaname = 'views' AND (s.attname = 'words'
+    OR (s.tablename, s.attname) IN (('incidents', 'country'), ('statements', 'stance')))
 """
 
 
@@ -77,15 +85,30 @@ async def word_shares(db: Db) -> dict[str, WordShares]:
     if now - _cache.read_at < _STATS_SECONDS:
         return _cache.tables
     rows: list[asyncpg.Record] = list(await db.fetch(_STATS))
-    tables = {}
+    tables, values = {}, {}
     for row in rows:
         elems, freqs = row["elems"] or [], row["freqs"] or []
         # (After the words' shares come three more numbers: the least, the greatest, nulls.)
-        tables[row["tablename"]] = WordShares(
-            rows=max(0.0, float(row["rows"])), shares=dict(zip(elems, freqs, strict=False))
-        )
-    _cache.read_at, _cache.tables = now, tables
+        shares = dict(zip(elems, freqs, strict=False))
+        if row["attname"] == "words":
+            tables[row["tablename"]] = WordShares(rows=max(0.0, float(row["rows"])), shares=shares)
+        else:
+            values[row["attname"]] = shares
+    _cache.read_at, _cache.tables, _cache.values = now, tables, values
     return tables
+
+
+async def kept(db: Db, country: str | None, stances: Sequence[str]) -> tuple[float, float]:
+    """The share of incidents in ``country``, and of statements of ``stances`` (1 when not
+    asked), as the statistics last counted them. A value they do not list is taken as rare:
+    searching its few texts through the words index costs little."""
+    await word_shares(db)
+    values = _cache.values
+    in_country = 1.0 if country is None else values.get("country", {}).get(country, 0.0)
+    of_stances = 1.0
+    if stances:
+        of_stances = min(1.0, sum(values.get("stance", {}).get(s, 0.0) for s in stances))
+    return in_country, of_stances
 
 
 def forget() -> None:
@@ -148,16 +171,29 @@ def estimate(tsquery: str, shares: WordShares) -> float:
     return reader.either() if reader.parts else 0.0
 
 
-def reach(tsquery: str, shares: WordShares | None) -> int | None:
+def narrower(tsquery: str, shares: WordShares | None, in_country: float) -> bool:
+    """Whether a country keeps fewer texts than ``tsquery`` matches: then its incidents' texts
+    are found first and their words tested, else the matches are found and their country."""
+    return shares is not None and in_country < estimate(tsquery, shares)
+
+
+def reach(
+    tsquery: str, shares: WordShares | None, in_country: float = 1.0, of_stances: float = 1.0
+) -> int | None:
     """How many texts, newest first, to read for ``WINDOW`` matches of ``tsquery``; None when
-    the words index is cheaper (or nothing is known of the table yet)."""
+    the words index is cheaper (or nothing is known of the table yet).
+
+    ``in_country`` and ``of_stances`` are the shares of texts the filters keep. Read newest
+    first, a text must pass them too; through the index, a country's texts are found by its
+    incidents (the texts of both, no more), while a stance is tested on every match."""
     if shares is None or shares.rows <= WINDOW:
         return None
-    share = estimate(tsquery, shares)
+    words = estimate(tsquery, shares)
+    share = words * in_country * of_stances
     if share <= 0:
         return None
     newest_first = WINDOW / share * _SCAN_COST
-    by_index = share * shares.rows
+    by_index = min(words, in_country) * shares.rows
     if newest_first >= by_index:
         return None
     # A read newest first stops at the WINDOW-th match, so how far it may go costs nothing

@@ -7,12 +7,14 @@ import base64
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
 
 from claimledger.api.app import create_app
+from claimledger.projections.queries import search_plan
 from claimledger.runtime.bootstrap import Services
 from claimledger.runtime.demo import load_demo, load_scenario
 from claimledger.runtime.keys import SYSTEM_KEY_ID
@@ -41,6 +43,10 @@ class Demo:
         )
         assert response.status_code == status, response.text
         return response.json()
+
+    async def hits(self, **params: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = (await self.search(limit="200", **params))["items"]
+        return items
 
     async def texts(self, **params: Any) -> list[str]:
         return [snippet(hit) for hit in (await self.search(limit="200", **params))["items"]]
@@ -211,6 +217,57 @@ async def test_an_incident_is_found_by_the_description_it_had_then(demo: Demo) -
     assert [hit["id"] for hit in old] == [raid]
     assert (await demo.search(q="Cross-border", kind="incident"))["items"] == []
     assert (await demo.search(q="Incursion", known_at=before))["items"][0]["id"] == raid
+
+
+async def test_a_country_is_the_one_an_incident_was_described_in_then(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = load_scenario()
+    raid = str(scenario.incident_id("raid"))
+    place = {
+        "name": "Tyotkino",
+        "country": "UA",
+        "lat": 51.27,
+        "lon": 34.3,
+        "precision": "settlement",
+    }
+    before = datetime.now(UTC).isoformat()
+    revised = await demo.client.patch(
+        f"/v1/incidents/{raid}", json={"place": place}, headers=demo.keys.header("editor")
+    )
+    assert revised.status_code == 200, revised.text
+    demo.head = revised.json()["position"]
+    # The raid's incident, claims and statements: the texts the country filter moves.
+    raid_hits = [h for h in await demo.hits(q="Russian") if h["incident_id"] == raid]
+    assert {h["kind"] for h in raid_hits} == {"incident", "claim", "statement"}
+    asked: list[dict[str, str]] = [
+        {"q": "Russian", "country": country, **at}
+        for country in ("RU", "UA", "FR")
+        for at in ({}, {"known_at": before}, {"known_at": "2024-03-12T18:00:00Z"})
+    ]
+
+    async def found(reach: Any = None, narrower: Any = None) -> list[list[str]]:
+        with monkeypatch.context() as patched:
+            if reach is not None:
+                patched.setattr(search_plan, "reach", reach)
+            if narrower is not None:
+                patched.setattr(search_plan, "narrower", narrower)
+            return [[h["id"] for h in await demo.hits(**params)] for params in asked]
+
+    # Through the words index, the matches' country looked up; the country's incidents first;
+    # read newest first (a reach of 64 texts, then the index): the same hits every way.
+    looked_up = await found(narrower=lambda *_: False)
+    assert await found(narrower=lambda *_: True) == looked_up
+    assert await found(reach=lambda *_: 64) == looked_up
+    assert await found() == looked_up
+    ids = {h["id"] for h in raid_hits}
+    ru_now, ru_before, ru_then, ua_now, ua_before, ua_then, *in_fr = looked_up
+    assert ids.isdisjoint(ru_now)
+    assert ids <= set(ru_before)
+    assert ids & set(ru_then)
+    assert ids <= set(ua_now)
+    assert ids.isdisjoint(ua_before + ua_then)
+    assert in_fr == [[], [], []]
 
 
 async def test_pages_follow_each_other_without_gaps(demo: Demo) -> None:

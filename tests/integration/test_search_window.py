@@ -107,7 +107,7 @@ async def test_common_words_rank_the_newest_matches_whichever_way_they_are_read(
         assert search_plan.reach(words, shares) is not None, "read newest first"
     newest_first = [await _hits(client, head, **asked) for asked in searches]
 
-    def short_reach(tsquery: str, shares: search_plan.WordShares | None) -> int:
+    def short_reach(tsquery: str, shares: search_plan.WordShares | None, *kept: float) -> int:
         return 64
 
     # Read newest first no further than the 64 newest texts: too few matches there (none of the

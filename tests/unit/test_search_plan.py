@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from claimledger.projections.queries.search_plan import WINDOW, WordShares, estimate, reach
+from claimledger.projections.queries.search_plan import (
+    WINDOW,
+    WordShares,
+    estimate,
+    narrower,
+    reach,
+)
 
 SHARES = WordShares(
     rows=1_000_000,
@@ -55,3 +61,21 @@ def test_only_common_words_are_read_newest_first() -> None:
     # Nothing known of the table, or a table smaller than the window.
     assert reach("'explos'", None) is None
     assert reach("'explos'", WordShares(rows=WINDOW, shares={"explos": 0.9})) is None
+
+
+def test_filters_read_newest_first_only_when_their_texts_are_common() -> None:
+    # A country of a tenth of the texts: its matches are a tenth as dense read newest first,
+    # and through the index its incidents' texts and the matches are both read.
+    assert reach("'explos'", SHARES, 0.1) == pytest.approx(0.1 * 1e6 / 0.12, abs=1)
+    # A country the statistics do not name, or that keeps too few texts: the index.
+    assert reach("'explos'", SHARES, 0.0) is None
+    assert reach("'explos'", SHARES, 0.0001) is None
+    # A stance is tested on every match either way: as far as every match fetched costs.
+    assert reach("'explos'", SHARES, 1.0, 0.1) == pytest.approx(0.2 * 1e6 / 0.12, abs=1)
+    # ... and at least four times as far as the window needs at the matches' rarer density.
+    small = WordShares(rows=30_000, shares={"word": 0.3})
+    assert reach("'word'", small, 1.0, 0.03) == pytest.approx(4 * WINDOW / 0.009, abs=1)
+    # The country's incidents come first when it keeps fewer texts than the words match.
+    assert narrower("'explos'", SHARES, 0.05)
+    assert not narrower("'satellit' & 'imageri'", SHARES, 0.05)
+    assert not narrower("'explos'", None, 0.0)
