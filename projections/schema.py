@@ -283,6 +283,13 @@ ALTER INDEX views.statements_words SET (gin_pending_list_limit = 128);
 ALTER INDEX views.incident_revisions_words SET (gin_pending_list_limit = 128);
 """
 
+# A claim's statements of one stance (a source's track record asks of each of its claims
+# whether another source confirmed or refuted it): the same index, with the stance beside.
+STATEMENTS_BY_CLAIM_AND_STANCE = """
+DROP INDEX IF EXISTS views.statements_claim;
+CREATE INDEX IF NOT EXISTS statements_claim ON views.statements (claim_id, stance);
+"""
+
 # The indexes a rebuild dropped and builds again after its replay (``deferred_indexes``).
 DEFERRED_INDEXES = """
 CREATE TABLE IF NOT EXISTS views.deferred_indexes (
@@ -303,6 +310,7 @@ MIGRATIONS: Sequence[tuple[str, str]] = (
     ("0108_changes_by_recorded_time", CHANGES_BY_RECORDED_TIME),
     ("0109_search_by_recency", SEARCH_BY_RECENCY),
     ("0110_deferred_indexes", DEFERRED_INDEXES),
+    ("0111_statements_by_claim_and_stance", STATEMENTS_BY_CLAIM_AND_STANCE),
 )
 
 # An outbox cursor at (position, LAST_SEQ) is past every entry of that position.
