@@ -290,6 +290,12 @@ DROP INDEX IF EXISTS views.statements_claim;
 CREATE INDEX IF NOT EXISTS statements_claim ON views.statements (claim_id, stance);
 """
 
+# The incidents described with a country or a tag at some moment (``queries.listing_plan``).
+REVISIONS_BY_COUNTRY_AND_TAG = """
+CREATE INDEX IF NOT EXISTS incident_revisions_country ON views.incident_revisions (country);
+CREATE INDEX IF NOT EXISTS incident_revisions_tags ON views.incident_revisions USING gin (tags);
+"""
+
 # The indexes a rebuild dropped and builds again after its replay (``deferred_indexes``).
 DEFERRED_INDEXES = """
 CREATE TABLE IF NOT EXISTS views.deferred_indexes (
@@ -311,6 +317,7 @@ MIGRATIONS: Sequence[tuple[str, str]] = (
     ("0109_search_by_recency", SEARCH_BY_RECENCY),
     ("0110_deferred_indexes", DEFERRED_INDEXES),
     ("0111_statements_by_claim_and_stance", STATEMENTS_BY_CLAIM_AND_STANCE),
+    ("0112_revisions_by_country_and_tag", REVISIONS_BY_COUNTRY_AND_TAG),
 )
 
 # An outbox cursor at (position, LAST_SEQ) is past every entry of that position.

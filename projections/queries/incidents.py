@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from claimledger.domain.headline import headline
-from claimledger.projections.queries import status_plan
+from claimledger.projections.queries import listing_plan
 from claimledger.projections.queries.moment import recorded_by
 from claimledger.store.db import Db, session
 
@@ -55,15 +55,21 @@ def _conditions(
     *,
     status_at: str | None,
     table: str,
-    rare: bool = False,
+    rare: frozenset[str] = frozenset(),
 ) -> list[str]:
+    """The conditions of ``filters``; ``rare`` names those few incidents meet (``listing_plan``),
+    found from their own rows first."""
     where: list[str] = []
     if filters.tags:
         params.append(list(filters.tags))
         where.append(f"{table}.tags @> ${len(params)}::text[]")
+        if "tags" in rare:
+            where.append(_revised_with(f"v.tags @> ${len(params)}::text[]"))
     if filters.country:
         params.append(filters.country)
         where.append(f"{table}.country = ${len(params)}")
+        if "country" in rare:
+            where.append(_revised_with(f"v.country = ${len(params)}"))
     if filters.bbox:
         min_lon, min_lat, max_lon, max_lat = filters.bbox
         params.extend([min_lon, max_lon, min_lat, max_lat])
@@ -73,8 +79,8 @@ def _conditions(
         )
     if filters.statuses:
         params.append(list(filters.statuses))
-        if rare:
-            # (``status_plan``): the statuses' rows of the history, then their incidents.
+        if "status" in rare:
+            # The statuses' rows of the history, then their incidents.
             held = "h.recorded_to IS NULL"
             if status_at is not None:
                 held = (
@@ -99,6 +105,27 @@ def _conditions(
     return where
 
 
+def _revised_with(condition: str) -> str:
+    """The incidents some revision of which met ``condition`` (as ``v``): all that may have been
+    described so at a moment, for the condition on the description then to choose from."""
+    return (
+        f"i.id = ANY(ARRAY(SELECT v.incident_id FROM views.incident_revisions v WHERE {condition}))"
+    )
+
+
+async def _rare(db: Db, filters: IncidentFilter, moment: bool) -> frozenset[str]:
+    """The filters few incidents meet. Now, a country's and a tag's incidents have indexes of
+    their own; at a moment, their descriptions then are read from the revisions."""
+    rare = set()
+    if filters.statuses and await listing_plan.rare_status(db, filters.statuses):
+        rare.add("status")
+    described = {"country": [filters.country] if filters.country else [], "tags": filters.tags}
+    for column, values in described.items():
+        if moment and values and await listing_plan.rare_description(db, column, values):
+            rare.add(column)
+    return frozenset(rare)
+
+
 async def listing(
     db: Db,
     filters: IncidentFilter,
@@ -110,7 +137,7 @@ async def listing(
     """Incidents newest first (by position), each with its claim statuses at ``known_at``."""
     params: list[Any] = []
     async with session(db) as one:
-        rare = bool(filters.statuses) and await status_plan.rare(one, filters.statuses)
+        rare = await _rare(one, filters, known_at is not None)
         if known_at is None:
             sql = _NOW
             where = _conditions(filters, params, status_at=None, table="i", rare=rare)

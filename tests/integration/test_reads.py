@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -13,9 +14,10 @@ from litestar.testing import AsyncTestClient
 
 from claimledger.api.app import create_app
 from claimledger.domain.values import Status
-from claimledger.projections.queries import status_plan
+from claimledger.projections.queries import listing_plan
 from claimledger.runtime.bootstrap import Services
 from claimledger.runtime.demo import Scenario, load_scenario
+from claimledger.runtime.keys import SYSTEM_KEY_ID
 from claimledger.runtime.settings import Settings
 from claimledger.store.events import head_position
 from tests.ledger_data import populate
@@ -152,7 +154,7 @@ async def test_incidents_by_status_are_the_same_found_either_way(
 
         lists = []
         with monkeypatch.context() as patched:
-            patched.setattr(status_plan, "rare", chosen)
+            patched.setattr(listing_plan, "rare_status", chosen)
             for moment in moments:
                 at = {} if moment is None else {"known_at": moment}
                 for status in statuses:
@@ -167,10 +169,64 @@ async def test_incidents_by_status_are_the_same_found_either_way(
 
     # With statistics, a status without rows is read from its rows, a common one newest first.
     await services.pool.execute("ANALYZE views.claim_history, views.incidents")
-    status_plan.forget()
-    assert await status_plan.rare(services.pool, ["retracted"])
-    assert not await status_plan.rare(services.pool, ["claimed"])
-    assert not await status_plan.rare(services.pool, ["retracted", "claimed"])
+    listing_plan.forget()
+    assert await listing_plan.rare_status(services.pool, ["retracted"])
+    assert not await listing_plan.rare_status(services.pool, ["claimed"])
+    assert not await listing_plan.rare_status(services.pool, ["retracted", "claimed"])
+
+
+async def test_incidents_by_description_then_are_the_same_found_either_way(
+    demo: Demo, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raid = demo.scenario.incident_id("raid")
+    before = datetime.now(UTC).isoformat()
+
+    def moved(draft: Any) -> Any:
+        place = replace(draft.place, country="UA")
+        return replace(draft, place=place, tags=(*draft.tags, "moved"))
+
+    revision = await anyio.to_thread.run_sync(
+        lambda: services.writer.ledger.revise_incident(raid, moved, recorded_by=SYSTEM_KEY_ID)
+    )
+    assert revision.position is not None
+    demo.head = revision.position
+    after = datetime.now(UTC).isoformat()
+    asked = [
+        {"country": country, "known_at": at}
+        for country in ("RU", "UA", "FR")
+        for at in (before, after)
+    ] + [
+        {"tag": tag, "known_at": at}
+        for tag in ("moved", "partisans", "nothing")
+        for at in (before, after)
+    ]
+
+    async def listed(rare: bool) -> list[list[str]]:
+        async def chosen(db: Any, column: str, values: Any) -> bool:
+            return rare
+
+        with monkeypatch.context() as patched:
+            patched.setattr(listing_plan, "rare_description", chosen)
+            return [
+                [i["id"] for i in await demo.items("/v1/incidents", limit=1, **q)] for q in asked
+            ]
+
+    walked, from_revisions = await listed(False), await listed(True)
+    assert from_revisions == walked
+    ru_before, ru_after, ua_before, ua_after, *in_fr = walked[:6]
+    assert str(raid) in ru_before
+    assert str(raid) not in ru_after
+    assert ua_before == []
+    assert ua_after == [str(raid)]
+    assert in_fr == [[], []]
+    moved_before, moved_after = walked[6:8]
+    assert moved_before == []
+    assert moved_after == [str(raid)]
+
+    await services.pool.execute("ANALYZE views.incidents")
+    listing_plan.forget()
+    # A country no incident has is rare (with two incidents the statistics list none as common).
+    assert await listing_plan.rare_description(services.pool, "country", ["FR"])
 
 
 async def test_incidents_bad_parameters(demo: Demo) -> None:
