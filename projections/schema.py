@@ -296,6 +296,16 @@ CREATE INDEX IF NOT EXISTS incident_revisions_country ON views.incident_revision
 CREATE INDEX IF NOT EXISTS incident_revisions_tags ON views.incident_revisions USING gin (tags);
 """
 
+# A statement's words with its stance beside them, as a word no query can hold ('§' and the
+# stance: the parser splits a query's words at '§'), so that the words index answers a search
+# narrowed to a stance by itself (``queries.search_window.STATEMENT_WORDS``).
+STATEMENT_WORDS_WITH_STANCE = """
+DROP INDEX IF EXISTS views.statements_words;
+CREATE INDEX IF NOT EXISTS statements_words ON views.statements
+    USING gin ((words || array_to_tsvector(ARRAY['§' || stance])))
+    WITH (gin_pending_list_limit = 128);
+"""
+
 # The indexes a rebuild dropped and builds again after its replay (``deferred_indexes``).
 DEFERRED_INDEXES = """
 CREATE TABLE IF NOT EXISTS views.deferred_indexes (
@@ -318,6 +328,7 @@ MIGRATIONS: Sequence[tuple[str, str]] = (
     ("0110_deferred_indexes", DEFERRED_INDEXES),
     ("0111_statements_by_claim_and_stance", STATEMENTS_BY_CLAIM_AND_STANCE),
     ("0112_revisions_by_country_and_tag", REVISIONS_BY_COUNTRY_AND_TAG),
+    ("0113_statement_words_with_stance", STATEMENT_WORDS_WITH_STANCE),
 )
 
 # An outbox cursor at (position, LAST_SEQ) is past every entry of that position.

@@ -30,6 +30,9 @@ WINDOW = 200
 # Reading one text in recorded order and testing its words, against fetching one match the
 # words index found (measured on the bench corpus: about 0.6 µs against 5 µs).
 _SCAN_COST = 0.12
+# Through the words index with a filter's index beside it, reading one entry of either list,
+# against fetching one text both hold (a bitmap's work, against a row's).
+_ENTRY_COST = 0.05
 # Statistics are read again after this long (PostgreSQL's autovacuum refreshes them).
 _STATS_SECONDS = 60.0
 # A query read newest first reads at least this many times as far as the estimate says it must.
@@ -185,7 +188,8 @@ def reach(
 
     ``in_country`` and ``of_stances`` are the shares of texts the filters keep. Read newest
     first, a text must pass them too; through the index, a country's texts are found by its
-    incidents (the texts of both, no more), while a stance is tested on every match."""
+    incidents and a stance's beside the words: the texts of both are fetched, after the two
+    lists are read."""
     if shares is None or shares.rows <= WINDOW:
         return None
     words = estimate(tsquery, shares)
@@ -193,9 +197,22 @@ def reach(
     if share <= 0:
         return None
     newest_first = WINDOW / share * _SCAN_COST
-    by_index = min(words, in_country) * shares.rows
+    by_index = share * shares.rows
+    filtered = in_country < 1 or of_stances < 1
+    if filtered:
+        listed = (
+            words + (in_country if in_country < 1 else 0) + (of_stances if of_stances < 1 else 0)
+        )
+        by_index += _ENTRY_COST * listed * shares.rows
     if newest_first >= by_index:
         return None
+    if filtered:
+        # The texts of both are as many as the shares say only if the words and the filter are
+        # unrelated, which the statistics cannot tell (a stance's own wording, a country's own
+        # places). So no further than the matches would need if they were, nor than costs what
+        # the index would; then the index, which reads the lists of both, answers: when they
+        # are related, little or nothing to fetch.
+        return math.ceil(min(_REACH * WINDOW / share, by_index / _SCAN_COST))
     # A read newest first stops at the WINDOW-th match, so how far it may go costs nothing
     # while the words are as common lately as they are overall. When they are not (a word of
     # last year's news), it may go as far as costs what the index would, then the index

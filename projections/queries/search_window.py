@@ -15,6 +15,8 @@ from claimledger.projections.queries.search_plan import WINDOW
 
 # The query as PostgreSQL parsed it ($1, read once: ``search`` passes the parsed query's text).
 QUERY = "$1::tsquery"
+# The statements' words index holds their words and their stance (``schema``), and is asked so.
+STATEMENT_WORDS = "(s.words || array_to_tsvector(ARRAY['§' || s.stance]))"
 
 
 class Params:
@@ -34,6 +36,8 @@ class Params:
         # The tables whose texts a filter keeps fewer of than the words match: its index
         # finds them (``search_plan.narrower``).
         self.narrower = narrower
+        # What each table's words index is asked, when not its words and the query.
+        self.asked: dict[str, str] = {}
 
     def __call__(self, value: Any) -> str:
         self.params.append(value)
@@ -69,7 +73,8 @@ def window(
     bounded = f" WHERE {alias}.recorded_at <= $2" if moment else ""
     words = f"{alias}.words @@ {QUERY}"
     indexed = table in sql.narrower
-    matched = " AND ".join([words, *(_either(w, indexed) for w in where)])
+    asked = sql.asked.get(table, words)
+    matched = " AND ".join([asked, *(_either(w, indexed) for w in where)])
     # Through the words index alone: OFFSET 0 keeps the planner from reading the table newest
     # first for the LIMIT, or by the moment, in the hope of meeting matches soon (whether they
     # are common is for the branch below to decide).

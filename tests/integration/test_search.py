@@ -270,6 +270,26 @@ async def test_a_country_is_the_one_an_incident_was_described_in_then(
     assert in_fr == [[], [], []]
 
 
+async def test_a_stance_is_found_beside_the_words_as_by_reading_newest_first(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = [
+        {"q": q, "stance": stance, **at}
+        for q in ("Тёткино", "Tyotkino", "Russian")
+        for stance in (["denies"], ["asserts"], ["confirms", "refutes"], ["retracts"])
+        for at in ({}, {"known_at": "2024-03-12T12:00:00Z"})
+    ]
+    by_index = [[h["id"] for h in await demo.hits(**params)] for params in asked]
+    with monkeypatch.context() as patched:
+        patched.setattr(search_plan, "reach", lambda *_: 64)
+        newest_first = [[h["id"] for h in await demo.hits(**params)] for params in asked]
+    assert newest_first == by_index
+    assert any(by_index)
+    assert not all(by_index)
+    stance_of = {h["id"]: h["stance"] for h in await demo.hits(q="Тёткино")}
+    assert {stance_of[i] for i in by_index[0]} == {"denies"}
+
+
 async def test_pages_follow_each_other_without_gaps(demo: Demo) -> None:
     whole = (await demo.search(q="Russian", limit="200"))["items"]
     walked: list[dict[str, Any]] = []

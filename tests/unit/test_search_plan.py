@@ -65,16 +65,16 @@ def test_only_common_words_are_read_newest_first() -> None:
 
 def test_filters_read_newest_first_only_when_their_texts_are_common() -> None:
     # A country of a tenth of the texts: its matches are a tenth as dense read newest first,
-    # and through the index its incidents' texts and the matches are both read.
-    assert reach("'explos'", SHARES, 0.1) == pytest.approx(0.1 * 1e6 / 0.12, abs=1)
+    # and read no further than four times as far as they would need if they were that dense.
+    assert reach("'explos'", SHARES, 0.1) == pytest.approx(4 * WINDOW / 0.02, abs=1)
     # A country the statistics do not name, or that keeps too few texts: the index.
     assert reach("'explos'", SHARES, 0.0) is None
     assert reach("'explos'", SHARES, 0.0001) is None
-    # A stance is tested on every match either way: as far as every match fetched costs.
-    assert reach("'explos'", SHARES, 1.0, 0.1) == pytest.approx(0.2 * 1e6 / 0.12, abs=1)
-    # ... and at least four times as far as the window needs at the matches' rarer density.
-    small = WordShares(rows=30_000, shares={"word": 0.3})
-    assert reach("'word'", small, 1.0, 0.03) == pytest.approx(4 * WINDOW / 0.009, abs=1)
+    # A stance the same way; two filters, the matches of all three.
+    assert reach("'explos'", SHARES, 1.0, 0.1) == pytest.approx(4 * WINDOW / 0.02, abs=1)
+    assert reach("'explos'", SHARES, 0.5, 0.5) == pytest.approx(4 * WINDOW / 0.05, abs=1)
+    # A rare stance: its few texts with the words come from the index.
+    assert reach("'explos'", SHARES, 1.0, 0.001) is None
     # The country's incidents come first when it keeps fewer texts than the words match.
     assert narrower("'explos'", SHARES, 0.05)
     assert not narrower("'satellit' & 'imageri'", SHARES, 0.05)
