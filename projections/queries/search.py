@@ -32,6 +32,7 @@ from claimledger.projections.queries.search_window import (
     Params,
     Twofold,
     in_country,
+    stance_marks,
     window,
 )
 from claimledger.projections.queries.snippets import START, STOP
@@ -160,7 +161,7 @@ def _statements(sql: Params, filters: SearchFilter, moment: bool) -> str:
     if filters.stances:
         where.append(f"s.stance = ANY({sql(list(filters.stances))}::text[])")
         # The index holds each statement's stance beside its words: it finds both at once.
-        marks = " | ".join(f"'§{Stance(stance).value}'" for stance in filters.stances)
+        marks = stance_marks([Stance(stance).value for stance in filters.stances])
         asked = f"({QUERY} && {sql(marks)}::tsquery)"
     sql.asked["statements"] = f"{STATEMENT_WORDS} @@ {asked}"
     return (

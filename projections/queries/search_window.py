@@ -15,8 +15,14 @@ from claimledger.projections.queries.search_plan import WINDOW
 
 # The query as PostgreSQL parsed it ($1, read once: ``search`` passes the parsed query's text).
 QUERY = "$1::tsquery"
-# The statements' words index holds their words and their stance (``schema``), and is asked so.
+# The statements' words index holds their words and their stance, as '§' and the stance
+# (``schema``), and is asked so.
 STATEMENT_WORDS = "(s.words || array_to_tsvector(ARRAY['§' || s.stance]))"
+
+
+def stance_marks(stances: Sequence[str]) -> str:
+    """A tsquery's text holding any of ``stances`` as ``STATEMENT_WORDS`` marks them."""
+    return " | ".join(f"'§{stance}'" for stance in stances)
 
 
 class Params:
