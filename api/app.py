@@ -11,6 +11,7 @@ from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from claimledger.api.admission import GuardsInOneHook
 from claimledger.api.auth import authorize
 from claimledger.api.bodies import StrictRequest
 from claimledger.api.contract import StructContract, without_null_parameters
@@ -116,6 +117,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         plugins=[
             StructContract(),
             DeclaredParametersOnly(),
+            GuardsInOneHook(),
             EveryMethodAllowed(),
             DependenciesInTurn(),
             DocsRoutes(),
