@@ -131,3 +131,33 @@ def statement(
         out.append(f" · credibility {text(item.credibility)} ({text(item.credibility_label)})")
     out.append("</p></li>")
     return "".join(out)
+
+
+def claims(found: Sequence[Any], moment: Any, by_id: Mapping[UUID, Any]) -> Markup:
+    """An incident's claims, each an ``<li>`` with its status, its reason, the statements that
+    decided it (by source and stance when the timeline shown holds them) and its verdict."""
+    return Markup("\n    ".join(claim(c, moment, by_id) for c in found))  # noqa: S704 - escaped
+
+
+def claim(found: Any, moment: Any, by_id: Mapping[UUID, Any]) -> str:
+    """A claim's ``<li>``, as the incident page lists it."""
+    status = text(found.status)
+    out = [
+        f'<li class="claim" id="claim-{found.id}">\n'
+        f'      <h3><a href="/claims/{found.id}{_kept(moment)}">{text(found.text)}</a></h3>\n'
+        f'      <p><span class="badge status-{status}">{status}</span> {text(found.reason)}</p>\n'
+    ]
+    if found.deciding_statement_ids:
+        links = []
+        for number, decided in enumerate(found.deciding_statement_ids, 1):
+            item = by_id.get(decided)
+            name = f"statement {number}" if item is None else f"{item.source_name}, {item.stance}"
+            links.append(f'<a href="#statement-{decided}">{text(name)}</a>')
+        out.append(f'      <p class="deciding">Decided by:\n{", ".join(links)}      </p>\n')
+    if found.verdict:
+        rationale = f" — {text(found.verdict_rationale)}" if found.verdict_rationale else ""
+        out.append(
+            f'<p class="verdict">Verdict: <strong>{text(found.verdict)}</strong>{rationale}</p>'
+        )
+    out.append("    </li>")
+    return "".join(out)

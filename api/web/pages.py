@@ -27,7 +27,7 @@ from claimledger.api.web.moment import field_instant
 from claimledger.api.web.reading import PageRead, start
 from claimledger.domain.errors import NotFound
 from claimledger.domain.headline import headline
-from claimledger.domain.values import Status, reliability_label
+from claimledger.domain.values import Reliability, Status, reliability_label
 from claimledger.projections.queries import changes as change_queries
 from claimledger.projections.queries import claims as claim_queries
 from claimledger.projections.queries import incidents as incident_queries
@@ -135,12 +135,14 @@ class Grade:
     reliability_label: str
 
 
+# One per grade, shared by every source that has it.
+_GRADES = {grade.value: Grade(grade.value, reliability_label(grade)) for grade in Reliability}
+
+
 async def _grades(db: Db, items: list[TimelineItem], read: PageRead) -> dict[UUID, Grade]:
     ids = list(dict.fromkeys(item.source_id for item in items))
     rows = await source_queries.of_ids(db, ids, known_at=read.moment.known_at)
-    return {
-        row["id"]: Grade(row["reliability"], reliability_label(row["reliability"])) for row in rows
-    }
+    return {row["id"]: _GRADES[row["reliability"]] for row in rows}
 
 
 def _places(incident: Incident, items: list[TimelineItem]) -> list[maps.Place]:

@@ -14,7 +14,7 @@ from litestar.template import TemplateConfig
 
 from claimledger.api.web import maps, pages, records, search_page
 from claimledger.api.web.errors import PAGE_ERRORS
-from claimledger.api.web.fragments import link, statements, when
+from claimledger.api.web.fragments import claims, link, statements, when
 from claimledger.api.web.moment import rendered
 from claimledger.domain.values import reliability_label
 
@@ -65,7 +65,12 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
         when=when, occurred=occurred, iso=rendered, reliability=reliability_label
     )
     environment.globals.update(
-        asset=asset, link=link, statements=statements, map_svg=maps.svg, HTMX=HTMX
+        asset=asset,
+        link=link,
+        statements=statements,
+        claims_list=claims,
+        map_svg=maps.svg,
+        HTMX=HTMX,
     )
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
