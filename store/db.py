@@ -160,8 +160,12 @@ class FairPool(asyncpg.Pool):
         try:
             self._turns.acquire_nowait()
         except anyio.WouldBlock:
-            with anyio.fail_after(timeout):
+            if timeout is None:
+                # A cancel scope with no deadline costs as much as one with: only the wait.
                 await self._turns.acquire()
+            else:
+                with anyio.fail_after(timeout):
+                    await self._turns.acquire()
         try:
             proxy = await super()._acquire(timeout)  # type: ignore[misc]
         except BaseException:
