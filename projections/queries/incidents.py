@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,12 +29,13 @@ _AT = (
     "   AND r.recorded_at <= $1 ORDER BY r.position DESC LIMIT 1) r ON true"
 )
 
-# Claims of these incidents with the status each had at $2.
+# For each of these incidents (by its place in $1), how many of its claims had each status at $2.
 _STATUS_AT = (
-    "SELECT h.incident_id, h.status, count(*)::int AS n FROM views.claim_history h"
-    " WHERE h.incident_id = ANY($1::uuid[]) AND h.recorded_from <= $2"
-    " AND (h.recorded_to IS NULL OR h.recorded_to > $2)"
-    " GROUP BY h.incident_id, h.status"
+    "SELECT w.k::int, (SELECT json_object_agg(s.status, s.n) FROM"
+    "   (SELECT h.status, count(*)::int AS n FROM views.claim_history h"
+    "    WHERE h.incident_id = w.id AND h.recorded_from <= $2"
+    "    AND (h.recorded_to IS NULL OR h.recorded_to > $2) GROUP BY h.status) s)"
+    " FROM unnest($1::uuid[]) WITH ORDINALITY w(id, k)"
 )
 
 
@@ -163,11 +163,9 @@ async def listing(
 
 async def _statuses_at(db: Db, rows: list[dict[str, Any]], known_at: datetime) -> None:
     """Fill in each incident's claim counts and headline as they were at ``known_at``."""
-    counts: dict[UUID, dict[str, int]] = defaultdict(dict)
-    for row in await db.fetch(_STATUS_AT, [r["id"] for r in rows], known_at):
-        counts[row["incident_id"]][row["status"]] = row["n"]
-    for row in rows:
-        per_status = counts.get(row["id"], {})
+    for k, counts in await db.fetch(_STATUS_AT, [r["id"] for r in rows], known_at):
+        per_status: dict[str, int] = counts or {}
+        row = rows[k - 1]
         row["status_counts"] = per_status
         row["claim_count"] = sum(per_status.values())
         row["headline_status"] = headline(per_status).value
