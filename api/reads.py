@@ -119,6 +119,8 @@ class ReadContext:
     watcher: PositionWatcher
     settings: Settings
     moment: Moment
+    # Where a search runs (``ReadSource.searches``).
+    searches: Db
 
     @property
     def known_at(self) -> datetime | None:
@@ -202,7 +204,9 @@ async def provide_read(
     """A read as known at ``known_at`` (or now), once the views have passed ``min_position``."""
     moment = Moment(known_at=parse_instant("known_at", known_at))
     source = await _read_source(services, min_position)
-    return ReadContext(request, source.pool, source.watcher, services.settings, moment)
+    return ReadContext(
+        request, source.pool, source.watcher, services.settings, moment, source.searches
+    )
 
 
 async def provide_bitemporal_read(
@@ -218,4 +222,6 @@ async def provide_bitemporal_read(
         published_before=parse_instant("published_before", published_before),
     )
     source = await _read_source(services, min_position)
-    return ReadContext(request, source.pool, source.watcher, services.settings, moment)
+    return ReadContext(
+        request, source.pool, source.watcher, services.settings, moment, source.searches
+    )

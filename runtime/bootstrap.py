@@ -32,10 +32,12 @@ _PRIMARY_POOL_SIZE = 4
 
 @dataclass(frozen=True, slots=True)
 class ReadSource:
-    """A database reads are answered from, and the watcher of its own tracking row."""
+    """A database reads are answered from, and the watcher of its own tracking row; searches
+    have a pool of their own there, or share ``pool``."""
 
     pool: Pool
     watcher: PositionWatcher
+    searches: Pool
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,19 @@ async def started(settings: Settings, *, watch: bool = True) -> AsyncIterator[Se
             settings.read_database_url or url, size=settings.read_pool_size, name="reads"
         )
         stack.push_async_callback(_shielded, read_pool.close)
+        # Searches keep each statement's generic plan (planning one costs more than running
+        # it), which other reads, planned for their values, must not.
+        search_pool = await create_pool(
+            settings.read_database_url or url,
+            size=settings.search_pool_size,
+            name="search",
+            generic_plans=True,
+        )
+        stack.push_async_callback(_shielded, search_pool.close)
+
+        async def read_database_restored() -> None:
+            await read_pool.expire_connections()
+            await search_pool.expire_connections()
 
         def new_ledger() -> Ledger:
             return open_ledger(
@@ -90,7 +105,7 @@ async def started(settings: Settings, *, watch: bool = True) -> AsyncIterator[Se
             await writer.reopen()
             await pool.expire_connections()
             if settings.read_database_url is None:
-                await read_pool.expire_connections()
+                await read_database_restored()
 
         watcher = _watcher(url, settings, primary_restored, listen=True)
         writer = Writer(
@@ -103,14 +118,18 @@ async def started(settings: Settings, *, watch: bool = True) -> AsyncIterator[Se
         stack.push_async_callback(_shielded, writer.close)
         client = new_client(settings.delivery_options())
         stack.push_async_callback(_shielded, client.aclose)
-        primary_reads = ReadSource(pool if settings.read_database_url else read_pool, watcher)
+        if settings.read_database_url is None:
+            primary_reads = ReadSource(read_pool, watcher, search_pool)
+        else:
+            # The rare search that must wait for the primary shares its pool.
+            primary_reads = ReadSource(pool, watcher, pool)
         reads = primary_reads
         if settings.read_database_url is not None:
             # A replica has a tracking row of its own, which says what its rows hold.
             replica = _watcher(
-                settings.read_database_url, settings, read_pool.expire_connections, listen=False
+                settings.read_database_url, settings, read_database_restored, listen=False
             )
-            reads = ReadSource(read_pool, replica)
+            reads = ReadSource(read_pool, replica, search_pool)
         async with anyio.create_task_group() as group:
             if watch:
                 await group.start(supervised, "the position watcher", watcher.run)

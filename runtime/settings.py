@@ -85,6 +85,7 @@ class Settings:
     # Connections for the event store's writers; the thread limiter is sized to match.
     write_pool_size: int = 8
     read_pool_size: int = 10
+    search_pool_size: int = 4
     clock_skew_seconds: float = 300.0
     # How long a key lookup is trusted before the database is asked again.
     key_cache_seconds: float = 5.0

@@ -104,6 +104,11 @@ async def session(db: Db) -> AsyncIterator[Db]:
         yield db
 
 
+def keeps_generic_plans(db: Db) -> bool:
+    """Whether ``db`` is a pool whose sessions keep generic plans (``create_pool``)."""
+    return isinstance(db, FairPool) and db.generic_plans
+
+
 @asynccontextmanager
 async def read_only(db: Db) -> AsyncIterator[Connection]:
     """One connection in a read-only transaction (what it sets with ``set_config(..., true)``
@@ -146,10 +151,11 @@ class FairPool(asyncpg.Pool):
     does that, and so do the pool's own ``fetch`` and ``execute``), not when one is closed.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, generic_plans: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._turns = anyio.Semaphore(kwargs["max_size"], fast_acquire=True)
         self._lent: set[int] = set()
+        self.generic_plans = generic_plans
 
     @property
     def turns_left(self) -> int:
@@ -184,10 +190,17 @@ class FairPool(asyncpg.Pool):
                 self._turns.release()
 
 
-async def create_pool(url: str, *, size: int, name: str = "other") -> Pool:
-    """A fair pool of at most ``size`` connections, reported in ``/metrics`` as ``name``."""
+async def create_pool(
+    url: str, *, size: int, name: str = "other", generic_plans: bool = False
+) -> Pool:
+    """A fair pool of at most ``size`` connections, reported in ``/metrics`` as ``name``.
+
+    ``generic_plans``: its sessions plan each prepared statement once, for any values
+    (``plan_cache_mode``), for statements whose plan costs more to make than to run."""
+    settings = {**SESSION_SETTINGS, "plan_cache_mode": "force_generic_plan"}
     pool: Pool = await FairPool(
         url,
+        generic_plans=generic_plans,
         min_size=min(2, size),
         max_size=size,
         max_queries=50_000,
@@ -198,7 +211,7 @@ async def create_pool(url: str, *, size: int, name: str = "other") -> Pool:
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
         command_timeout=60,
-        server_settings=SESSION_SETTINGS,
+        server_settings=settings if generic_plans else SESSION_SETTINGS,
         timeout=CONNECT_TIMEOUT,
     )
     watch_pool(pool, name)

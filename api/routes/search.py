@@ -96,7 +96,7 @@ async def search(
     )
     try:
         rows = await search_queries.search(
-            read.db, text, filters, known_at=read.known_at, after=after, limit=limit + 1
+            read.searches, text, filters, known_at=read.known_at, after=after, limit=limit + 1
         )
     except search_queries.NoWords as error:
         raise BadParameter("q", str(error)) from None

@@ -61,7 +61,12 @@ async def search_page(
     filters = search_queries.SearchFilter(kinds=[kind] if kind else [])
     try:
         rows = await search_queries.search(
-            read.db, text, filters, known_at=read.moment.known_at, after=None, limit=HITS
+            read.source.searches,
+            text,
+            filters,
+            known_at=read.moment.known_at,
+            after=None,
+            limit=HITS,
         )
     except search_queries.NoWords as error:
         raise BadParameter("q", str(error)) from None

@@ -17,7 +17,8 @@ description current then, a statement withdrawn only if withdrawn by then.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -36,7 +37,7 @@ from claimledger.projections.queries.search_window import (
     window,
 )
 from claimledger.projections.queries.snippets import START, STOP
-from claimledger.store.db import Db, read_only
+from claimledger.store.db import Db, keeps_generic_plans, read_only, session
 
 # The kinds of hit, in the order equal ranks are listed.
 KINDS = ("incident", "claim", "statement", "source")
@@ -239,14 +240,8 @@ async def search(
     snippet marked (``snippets.snippet_parts`` reads it); ``NoWords`` when the text holds no
     word to search for."""
     kinds = filters.searched()
-    async with read_only(db) as connection:
-        # Planning a search costs more than running it; each statement's plan is made once
-        # and kept. It holds for any words: which way each table is read is in the statement.
-        tsquery = await connection.fetchval(
-            f"SELECT set_config('plan_cache_mode', 'force_generic_plan', true), {_PARSED}::text",
-            text,
-            column=1,
-        )
+    async with _generic_plans(db) as connection:
+        tsquery = await connection.fetchval(f"SELECT {_PARSED}::text", text)
         if not tsquery:
             raise NoWords
         if not kinds:
@@ -254,6 +249,20 @@ async def search(
         sql = await _plan(connection, tsquery, known_at, kinds, filters)
         page = _page(sql, kinds, filters, known_at is not None, after, limit)
         return list(await connection.fetch(page, *sql.params))
+
+
+@asynccontextmanager
+async def _generic_plans(db: Db) -> AsyncIterator[Db]:
+    """A connection that plans each statement once, for any words: planning a search costs more
+    than running it, and which way each table is read is written in the statement. A pool made
+    for it (``keeps_generic_plans``) lends one as it is; any other sets it for a transaction."""
+    if keeps_generic_plans(db):
+        async with session(db) as connection:
+            yield connection
+    else:
+        async with read_only(db) as connection:
+            await connection.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+            yield connection
 
 
 def _page(

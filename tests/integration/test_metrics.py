@@ -112,6 +112,7 @@ async def test_requests_projection_deliveries_pools_and_streams_are_measured(
     sizes = {
         "primary": 4,
         "reads": settings.read_pool_size,
+        "search": settings.search_pool_size,
         "dispatcher": 5,
         "events": settings.write_pool_size,
     }

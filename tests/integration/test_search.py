@@ -14,6 +14,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from claimledger.api.app import create_app
+from claimledger.projections.queries import search as search_queries
 from claimledger.projections.queries import search_plan
 from claimledger.runtime.bootstrap import Services
 from claimledger.runtime.demo import load_demo, load_scenario
@@ -288,6 +289,37 @@ async def test_a_stance_is_found_beside_the_words_as_by_reading_newest_first(
     assert not all(by_index)
     stance_of = {h["id"]: h["stance"] for h in await demo.hits(q="Тёткино")}
     assert {stance_of[i] for i in by_index[0]} == {"denies"}
+
+
+async def test_searches_have_a_pool_that_keeps_generic_plans_and_answer_the_same_elsewhere(
+    demo: Demo, services: Services
+) -> None:
+    await demo.search(q="Тёткино")  # once the demo's last statement is in the views
+    reads = services.reads
+    assert reads.searches is not reads.pool
+    assert await reads.searches.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
+    # Other reads are planned for their values.
+    assert await reads.pool.fetchval("SHOW plan_cache_mode") == "auto"
+    asked = [
+        (q, search_queries.SearchFilter(kinds=kinds, stances=stances), at)
+        for q in ("Тёткино", "Russian", "Tyotkino -raid")
+        for kinds, stances in (([], []), (["statement"], ["denies"]))
+        for at in (None, datetime(2024, 3, 12, 12, tzinfo=UTC))
+    ]
+    found = 0
+    for q, filters, at in asked:
+        kept = await search_queries.search(
+            reads.searches, q, filters, known_at=at, after=None, limit=50
+        )
+        # Any other pool or connection sets the plans for a transaction of its own.
+        async with reads.pool.acquire() as connection:
+            elsewhere = await search_queries.search(
+                connection, q, filters, known_at=at, after=None, limit=50
+            )
+            assert await connection.fetchval("SHOW plan_cache_mode") == "auto"
+        assert [tuple(r) for r in kept] == [tuple(r) for r in elsewhere], (q, filters, at)
+        found += len(kept)
+    assert found
 
 
 async def test_pages_follow_each_other_without_gaps(demo: Demo) -> None:
