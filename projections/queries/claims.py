@@ -59,9 +59,11 @@ async def get(db: Db, claim_id: UUID, moment: Moment) -> ClaimAt | None:
             return None
         if moment.is_now:
             return _now(dict(row))
-        facts = (await load_facts(one, [claim_id])).get(claim_id, [])
+        facts = await load_facts(one, [claim_id], recorded_by=moment.known_at)
         status = status_seen(
-            facts, known_at=moment.known_at, published_before=moment.published_before
+            facts.get(claim_id, []),
+            known_at=moment.known_at,
+            published_before=moment.published_before,
         )
         since = row["since_at"] if moment.published_before is None else None
         return ClaimAt(row=dict(row), status=status, status_since=since)
@@ -81,7 +83,7 @@ async def of_incident(db: Db, incident_id: UUID, moment: Moment) -> list[ClaimAt
     ]
     if moment.is_now:
         return [_now(row) for row in rows]
-    facts = await load_incident_facts(db, incident_id)
+    facts = await load_incident_facts(db, incident_id, recorded_by=moment.known_at)
     return [await _seen(db, row, facts.get(row["id"], []), moment) for row in rows]
 
 

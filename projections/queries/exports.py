@@ -51,7 +51,7 @@ async def claim_statuses(db: Db, claim_ids: Collection[UUID], moment: Moment) ->
             "SELECT id, status FROM views.claims WHERE id = ANY($1::uuid[])", list(claim_ids)
         )
         return {row["id"]: row["status"] for row in rows}
-    facts = await load_facts(db, claim_ids)
+    facts = await load_facts(db, claim_ids, recorded_by=moment.known_at)
     return {
         claim_id: status_seen(
             facts.get(claim_id, []),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -19,6 +20,9 @@ _FACTS = (
     " ARRAY(SELECT e ->> 'kind' FROM jsonb_array_elements(s.evidence) e) AS kinds"
     " FROM views.statements s JOIN views.sources src ON src.id = s.source_id"
 )
+
+# What a read as known at a moment leaves out: the rule does not see statements recorded later.
+_RECORDED_BY = " AND s.recorded_at <= $2"
 
 
 # Evidence kinds as tuples, one object per combination (a projector keeps many facts).
@@ -64,16 +68,29 @@ def _by_claim(rows: Iterable[asyncpg.Record], sources: Sources) -> dict[UUID, li
 
 
 async def load_facts(
-    db: Db, claim_ids: Iterable[UUID], *, sources: Sources | None = None
+    db: Db,
+    claim_ids: Iterable[UUID],
+    *,
+    sources: Sources | None = None,
+    recorded_by: datetime | None = None,
 ) -> dict[UUID, list[StatementFact]]:
-    """Every statement on these claims, as the status rule needs them; ``sources`` gives the
-    objects to share for sources' ids and names (so that many facts hold one of each)."""
-    return _by_claim(
-        await db.fetch(_FACTS + " WHERE s.claim_id = ANY($1::uuid[])", list(claim_ids)),
-        sources or {},
-    )
+    """Every statement on these claims (recorded by ``recorded_by``, if given), as the status
+    rule needs them; ``sources`` gives the objects to share for sources' ids and names (so that
+    many facts hold one of each)."""
+    where = " WHERE s.claim_id = ANY($1::uuid[])"
+    if recorded_by is None:
+        rows = await db.fetch(_FACTS + where, list(claim_ids))
+    else:
+        rows = await db.fetch(_FACTS + where + _RECORDED_BY, list(claim_ids), recorded_by)
+    return _by_claim(rows, sources or {})
 
 
-async def load_incident_facts(db: Db, incident_id: UUID) -> dict[UUID, list[StatementFact]]:
-    """Every statement on the incident's claims, by claim."""
-    return _by_claim(await db.fetch(_FACTS + " WHERE s.incident_id = $1", incident_id), {})
+async def load_incident_facts(
+    db: Db, incident_id: UUID, *, recorded_by: datetime | None = None
+) -> dict[UUID, list[StatementFact]]:
+    """Every statement on the incident's claims (recorded by ``recorded_by``, if given), by
+    claim."""
+    where = " WHERE s.incident_id = $1"
+    if recorded_by is None:
+        return _by_claim(await db.fetch(_FACTS + where, incident_id), {})
+    return _by_claim(await db.fetch(_FACTS + where + _RECORDED_BY, incident_id, recorded_by), {})
