@@ -21,6 +21,28 @@ from litestar.types import Empty
 # msgspec ends an error message with where it happened: "... - at `$.place.lat`".
 _AT = re.compile(r" - at `\$(.*)`$")
 
+# A decoder per operation's body, by its field (kept, so that its id is not reused). msgspec
+# finds a decoder for a type by hashing it, and a body's type is an ``Annotated`` alias whose
+# hash (Litestar's ``Body`` metadata, a dataclass copied into a dict to be hashed) was a tenth
+# of the API's time a write.
+_decoders: dict[int, tuple[Any, msgspec.json.Decoder[Any]]] = {}
+_DECODERS_KEPT = 1000
+
+
+def _decoder(handler: Any) -> msgspec.json.Decoder[Any]:
+    field = handler.parsed_data_field
+    found = _decoders.get(id(field))
+    if found is None or found[0] is not field:
+        if len(_decoders) >= _DECODERS_KEPT:
+            _decoders.clear()  # apps made and dropped (tests): one app has a few dozen
+        decoder = msgspec.json.Decoder(
+            field.raw,
+            strict=True,
+            dec_hook=partial(default_deserializer, type_decoders=handler.resolve_type_decoders()),
+        )
+        found = _decoders[id(field)] = (field, decoder)
+    return found[1]
+
 
 class StrictRequest(Request[Any, Any, Any]):
     """A request whose ``json()`` decodes into the handler's ``data`` type without coercion."""
@@ -41,14 +63,7 @@ class StrictRequest(Request[Any, Any, Any]):
             return await super().json()
         body = await self.body()
         try:
-            value = msgspec.json.decode(
-                body if body.strip() else b"null",
-                type=field.raw,
-                strict=True,
-                dec_hook=partial(
-                    default_deserializer, type_decoders=self.route_handler.resolve_type_decoders()
-                ),
-            )
+            value = _decoder(self.route_handler).decode(body if body.strip() else b"null")
         except msgspec.ValidationError as error:
             text = str(error)
             at = _AT.search(text)
