@@ -197,7 +197,11 @@ async def create_pool(
 
     ``generic_plans``: its sessions plan each prepared statement once, for any values
     (``plan_cache_mode``), for statements whose plan costs more to make than to run."""
-    settings = {**SESSION_SETTINGS, "plan_cache_mode": "force_generic_plan"}
+    settings = (
+        {**SESSION_SETTINGS, "plan_cache_mode": "force_generic_plan"}
+        if generic_plans
+        else SESSION_SETTINGS
+    )
     pool: Pool = await FairPool(
         url,
         generic_plans=generic_plans,
@@ -211,7 +215,7 @@ async def create_pool(
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
         command_timeout=60,
-        server_settings=settings if generic_plans else SESSION_SETTINGS,
+        server_settings=settings,
         timeout=CONNECT_TIMEOUT,
     )
     watch_pool(pool, name)

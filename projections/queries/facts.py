@@ -77,11 +77,7 @@ async def load_facts(
     """Every statement on these claims (recorded by ``recorded_by``, if given), as the status
     rule needs them; ``sources`` gives the objects to share for sources' ids and names (so that
     many facts hold one of each)."""
-    where = " WHERE s.claim_id = ANY($1::uuid[])"
-    if recorded_by is None:
-        rows = await db.fetch(_FACTS + where, list(claim_ids))
-    else:
-        rows = await db.fetch(_FACTS + where + _RECORDED_BY, list(claim_ids), recorded_by)
+    rows = await _rows(db, " WHERE s.claim_id = ANY($1::uuid[])", list(claim_ids), recorded_by)
     return _by_claim(rows, sources or {})
 
 
@@ -90,7 +86,12 @@ async def load_incident_facts(
 ) -> dict[UUID, list[StatementFact]]:
     """Every statement on the incident's claims (recorded by ``recorded_by``, if given), by
     claim."""
-    where = " WHERE s.incident_id = $1"
+    return _by_claim(await _rows(db, " WHERE s.incident_id = $1", incident_id, recorded_by), {})
+
+
+async def _rows(
+    db: Db, where: str, key: object, recorded_by: datetime | None
+) -> list[asyncpg.Record]:
     if recorded_by is None:
-        return _by_claim(await db.fetch(_FACTS + where, incident_id), {})
-    return _by_claim(await db.fetch(_FACTS + where + _RECORDED_BY, incident_id, recorded_by), {})
+        return list(await db.fetch(_FACTS + where, key))
+    return list(await db.fetch(_FACTS + where + _RECORDED_BY, key, recorded_by))
