@@ -7,9 +7,11 @@ reasons quote it), and part 0 alone writes the sources and their ratings. A verd
 part of its claim's incident, a withdrawal to the part of its statement's.
 
 Each part reads the whole store in position order and applies its own events in transactions
-of its own, without moving the tracking position: the rebuild sets it once every part is done.
-Run as ``python -m claimledger.projections.partition URL PART PARTS HEAD BATCH``; it prints the
-position it has reached after each batch, one line each.
+of its own, without moving the tracking position: the caller sets it once every part is done
+(``projections.parts``). Each transaction first checks that the caller still holds the
+projector's lock. Run as ``python -m claimledger.projections.partition URL PART PARTS HEAD BATCH
+OWNER FACTS_KEPT`` (OWNER: the server process id of the lock's holder); it prints the position
+it has reached after each batch, one line each.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -36,15 +39,12 @@ from claimledger.projections.decoding import (
     StatementWithdrawn,
 )
 from claimledger.projections.memory import Memory
+from claimledger.projections.parts import still_held_by
 from claimledger.projections.skipped import record_skipped
 from claimledger.store.db import CONNECTION_ERRORS, Connection, close, connect, is_deterministic
 from claimledger.store.events import EVENTS_BETWEEN
 
 log = logging.getLogger("claimledger.rebuild")
-
-
-# Statements' worth of claim states a part keeps (about 1 kB each).
-REBUILD_FACTS_KEPT = 500_000
 
 
 def part_of(incident_id: UUID, parts: int) -> int:
@@ -54,11 +54,10 @@ def part_of(incident_id: UUID, parts: int) -> int:
 class Partition:
     """Which events belong to one part, and what later events are routed by."""
 
-    def __init__(self, part: int, parts: int) -> None:
+    def __init__(self, part: int, parts: int, *, facts_kept: int) -> None:
         self.part = part
         self.parts = parts
-        # A rebuild is a command of its own: no server's memory bound to share with.
-        self.memory = Memory(facts_kept=REBUILD_FACTS_KEPT)
+        self.memory = Memory(facts_kept=facts_kept)
         self.sources: dict[UUID, tuple[UUID, str]] = {}
         self._claim_part: dict[UUID, int] = {}
         # The statements of this part (as integers: a rebuild may hold millions).
@@ -96,15 +95,28 @@ class Partition:
         self.memory.sources.update(self.sources)
 
 
+class Abandoned(Exception):
+    """The caller no longer holds the projector's lock: this part must not write."""
+
+
 async def rebuild_part(
-    url: str, part: int, parts: int, head: int, batch_size: int, report: Callable[[int], None]
+    url: str,
+    part: int,
+    parts: int,
+    head: int,
+    batch_size: int,
+    report: Callable[[int], None],
+    *,
+    owner: int,
+    facts_kept: int,
 ) -> None:
-    """Apply this part's events up to ``head``, reporting the position after each batch."""
+    """Apply this part's events up to ``head``, reporting the position after each batch, while
+    the connection ``owner`` holds the projector's lock."""
     db = await connect(url)
     try:
-        # A rebuild that dies is run again: its batches need not wait for the disk.
+        # A replay that dies is run again: its batches need not wait for the disk.
         await db.execute("SET synchronous_commit = off")
-        partition = Partition(part, parts)
+        partition = Partition(part, parts, facts_kept=facts_kept)
         decode = EventDecoder().decode
         position = 0
         while position < head:
@@ -116,7 +128,8 @@ async def rebuild_part(
                 for row in rows
                 if partition.takes(event := decode(row[1], row[2], row[3], row[4]))
             ]
-            await _apply(db, partition, mine)
+            await _apply(db, partition, mine, owner)
+            partition.memory.trim()
             garbage.between_batches()
             position = rows[-1][0]
             report(position)
@@ -124,16 +137,19 @@ async def rebuild_part(
         await close(db)
 
 
-async def _apply(db: Connection, partition: Partition, mine: list[tuple[Any, Positioned]]) -> None:
+async def _apply(
+    db: Connection, partition: Partition, mine: list[tuple[Any, Positioned]], owner: int
+) -> None:
     """One transaction; when it fails, one event a transaction, setting aside any that fails
     for a reason that would fail it again."""
     if not mine:
         return
     try:
         async with db.transaction():
+            await _owned(db, owner)
             await apply_batch(db, partition.memory, [item for _, item in mine])
         return
-    except CONNECTION_ERRORS:
+    except (Abandoned, *CONNECTION_ERRORS):
         raise
     except Exception as error:
         partition.forget()
@@ -141,35 +157,48 @@ async def _apply(db: Connection, partition: Partition, mine: list[tuple[Any, Pos
     for row, item in mine:
         try:
             async with db.transaction():
+                await _owned(db, owner)
                 await apply_batch(db, partition.memory, [item])
-        except CONNECTION_ERRORS:
+        except (Abandoned, *CONNECTION_ERRORS):
             raise
         except Exception as error:
             partition.forget()
             if not is_deterministic(error):
                 raise
-            await record_skipped(db, row, error)
+            async with db.transaction():
+                await _owned(db, owner)
+                await record_skipped(db, row, error)
+
+
+async def _owned(db: Connection, owner: int) -> None:
+    if not await still_held_by(db, owner):
+        raise Abandoned(f"the replay's caller (server process {owner}) no longer holds the lock")
 
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
-    url, part, parts, head, batch_size = argv
+    url, part, parts, head, batch_size, owner, facts_kept = argv
     garbage.take_over()
 
     def report(position: int) -> None:
         sys.stdout.write(f"{position}\n")
         sys.stdout.flush()
 
-    anyio.run(
-        rebuild_part,
-        url,
-        int(part),
-        int(parts),
-        int(head),
-        int(batch_size),
-        report,
-        backend_options={"use_uvloop": True},
-    )
+    job = partial(rebuild_part, owner=int(owner), facts_kept=int(facts_kept))
+    try:
+        anyio.run(
+            job,
+            url,
+            int(part),
+            int(parts),
+            int(head),
+            int(batch_size),
+            report,
+            backend_options={"use_uvloop": True},
+        )
+    except Abandoned as error:
+        log.warning("part %s stops: %s", part, error)
+        return 1
     return 0
 
 

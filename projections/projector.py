@@ -23,10 +23,17 @@ from claimledger.projections import garbage
 from claimledger.projections.batch import Positioned, apply_batch
 from claimledger.projections.decoding import EventDecoder
 from claimledger.projections.memory import FACTS_KEPT, RECALLED_MOST, Memory
-from claimledger.projections.schema import REBUILT_TABLES
+from claimledger.projections.parts import REBUILD_FACTS_KEPT, replay_in_parts
 from claimledger.projections.skipped import describe, error_text, record_skipped
+from claimledger.projections.tracking import (
+    LOCK_KEY,
+    PROJECTION,
+    move_position,
+    projected_position,
+    reset_views,
+)
 from claimledger.store.db import CONNECTION_ERRORS, Connection, close, connect, is_deterministic
-from claimledger.store.events import EVENTS_AFTER
+from claimledger.store.events import EVENTS_AFTER, head_position
 from claimledger.store.following import follow_events
 from claimledger.store.metrics import (
     PROJECTOR_ACTIVE,
@@ -38,13 +45,13 @@ from claimledger.store.metrics import (
 
 log = logging.getLogger("claimledger.projector")
 
-PROJECTION = "views"
-PROJECTED_CHANNEL = "claimledger_projected"
-_LOCK_KEY = 0x636C_7072  # "clpr": one active projector per database
 # The ranges of the latest batches are kept for inspection; older ones are forgotten.
 _BATCHES_KEPT = 10_000
 
 _MAX_BACKOFF = 30.0
+# A projector that starts from position 0 replays in parts only a ledger this long at least:
+# starting processes and building the indexes again cost a few seconds.
+REPLAY_FROM = 100_000
 # How soon a worker tries its database again after losing it.
 RECONNECT_SECONDS = 0.5
 
@@ -73,8 +80,12 @@ class Projector:
         fault: Fault | None = None,
         facts_kept: int = FACTS_KEPT,
         recalled_most: int = RECALLED_MOST,
+        replay_parts: int = 1,
+        replay_from: int = REPLAY_FROM,
     ) -> None:
         self.url = url
+        self.replay_parts = replay_parts
+        self.replay_from = replay_from
         self.batch_size = batch_size
         self.memory = Memory(facts_kept=facts_kept)
         self.recalled_most = recalled_most
@@ -140,7 +151,7 @@ class Projector:
 
     async def _run_once(self) -> None:
         await follow_events(
-            self.url, _LOCK_KEY, self.catch_up, pause=self.poll_seconds, on_active=self._active
+            self.url, LOCK_KEY, self.catch_up, pause=self.poll_seconds, on_active=self._active
         )
 
     def _active(self, active: bool) -> None:
@@ -150,12 +161,43 @@ class Projector:
             log.info("projector active")
 
     async def catch_up(self, connection: Connection) -> int:
-        """Apply batches until the store has nothing new; the number of events applied."""
-        applied = 0
+        """Apply batches until the store has nothing new; the number of events applied.
+
+        Starting from position 0 with at least ``replay_from`` events in the store, and
+        ``replay_parts`` above one, the events up to the head are replayed in that many processes
+        first (``projections.parts``), as a rebuild does."""
+        applied = await self._replay(connection) if self.position == 0 else 0
         while True:
             applied += await self.apply_batch(connection)
             if not self.behind:
                 return applied
+
+    async def _replay(self, connection: Connection) -> int:
+        if self.replay_parts < 2 or await projected_position(connection) != 0:
+            return 0
+        head = await head_position(connection)
+        if head < self.replay_from:
+            return 0
+        log.info("replaying %d events in %d processes", head, self.replay_parts)
+        began = time.perf_counter()
+        # A replay that died part way left rows behind at position 0.
+        await reset_views(connection)
+        await replay_in_parts(
+            self.url,
+            connection,
+            head,
+            parts=self.replay_parts,
+            batch_size=self.batch_size,
+            facts_kept=REBUILD_FACTS_KEPT,
+            report=lambda done, total: PROJECTOR_POSITION.set(done),
+        )
+        await move_position(connection, head)
+        PROJECTOR_EVENTS.inc(head)
+        log.info("replayed %d events in %.1f s", head, time.perf_counter() - began)
+        self.memory.forget()
+        self._rest = []
+        self._advanced(head, None)
+        return head
 
     async def apply_batch(self, connection: Connection) -> int:
         """The next batch of events, applied to the views in one transaction; how many.
@@ -296,53 +338,3 @@ class Projector:
         self.error = None
         if self.on_advance is not None:
             self.on_advance(position, caught_up_at)
-
-
-async def move_position(
-    connection: Connection, position: int, *, caught_up_at: datetime | None = None
-) -> None:
-    """The views now hold every event up to ``position`` (in the caller's transaction), and,
-    when given, every event committed before ``caught_up_at``; the API's watchers are told."""
-    await connection.execute(
-        "WITH moved AS (UPDATE views.tracking SET position = $2, updated_at = now(),"
-        " last_error = NULL, last_error_at = NULL, caught_up_at = coalesce($3, caught_up_at)"
-        " WHERE projection = $1 RETURNING position)"
-        " SELECT pg_notify($4, position::text) FROM moved",
-        PROJECTION,
-        position,
-        caught_up_at,
-        PROJECTED_CHANNEL,
-    )
-
-
-async def reset_views(connection: Connection) -> None:
-    """Empty every view and move the projection back to position 0, in one transaction.
-
-    A running projector's next batch waits on the tracking row, then starts again from 0.
-    """
-    async with connection.transaction():
-        await connection.execute(
-            "SELECT position FROM views.tracking WHERE projection = $1 FOR UPDATE", PROJECTION
-        )
-        await connection.execute(f"TRUNCATE {', '.join(REBUILT_TABLES)}")
-        await connection.execute(
-            "UPDATE views.tracking SET position = 0, caught_up_at = NULL, updated_at = now()"
-            " WHERE projection = $1",
-            PROJECTION,
-        )
-        # Position 0 tells the API's watchers that the views went back: see PositionWatcher.
-        await connection.execute("SELECT pg_notify($1, '0')", PROJECTED_CHANNEL)
-
-
-async def projected_position(connection: Connection) -> int:
-    position = await connection.fetchval(
-        "SELECT position FROM views.tracking WHERE projection = $1", PROJECTION
-    )
-    assert isinstance(position, int)
-    return position
-
-
-async def try_lock(connection: Connection) -> bool:
-    """Take the active projector's lock if nobody holds it."""
-    taken = await connection.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_KEY)
-    return bool(taken)

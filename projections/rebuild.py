@@ -8,28 +8,27 @@ the head once all are done. The views are the same as one worker's (a test compa
 from __future__ import annotations
 
 import os
-import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
-from anyio.streams.text import TextReceiveStream
 
-from claimledger.projections.deferred_indexes import restore, set_aside
-from claimledger.projections.partition import REBUILD_FACTS_KEPT
-from claimledger.projections.projector import (
-    Projector,
+from claimledger.projections.deferred_indexes import set_aside
+from claimledger.projections.parts import (
+    REBUILD_FACTS_KEPT,
+    Progress,
+    after_replay,
+    replay_in_parts,
+)
+from claimledger.projections.projector import Projector
+from claimledger.projections.tracking import (
     move_position,
     projected_position,
     reset_views,
     try_lock,
 )
-from claimledger.projections.schema import REBUILT_TABLES
-from claimledger.store.db import close, connect
+from claimledger.store.db import Connection, close, connect
 from claimledger.store.events import head_position
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,28 +55,20 @@ async def rebuild(
         await reset_views(work)
         report(0, head)
         if await try_lock(lock):
-            # A rebuild that dies is run again: its batches need not wait for the disk.
-            await work.execute("SET synchronous_commit = off")
-            await set_aside(work)
             if workers > 1:
-                await _in_parts(url, head, workers, batch_size, report)
-                async with work.transaction():
-                    await work.execute("SET LOCAL synchronous_commit = on")
-                    await move_position(work, head)
+                await replay_in_parts(
+                    url,
+                    work,
+                    head,
+                    parts=workers,
+                    batch_size=batch_size,
+                    facts_kept=REBUILD_FACTS_KEPT,
+                    report=report,
+                )
+                await move_position(work, head)
             else:
-                projector = Projector(url, batch_size=batch_size, facts_kept=REBUILD_FACTS_KEPT)
-                while True:
-                    await projector.apply_batch(work)
-                    report(min(projector.position, head), head)
-                    if not projector.behind:
-                        break
-            await restore(url)
-            # Every row is new: the planner's statistics (and search's, ``search_plan``) are
-            # taken again, and the pages are marked all-visible (index-only scans, and no first
-            # read that writes hint bits), rather than left to autovacuum's next round. After
-            # ``restore``: its synchronous commit puts the replay's commits on disk first, and
-            # only then may VACUUM mark their pages.
-            await work.execute(f"VACUUM (ANALYZE) {', '.join(REBUILT_TABLES)}")
+                await _in_one(url, work, head, batch_size, report)
+                await after_replay(url, work)
             mine = True
         else:
             while (done := await projected_position(work)) < head:
@@ -91,32 +82,20 @@ async def rebuild(
     return Rebuilt(events=head, seconds=time.monotonic() - started, by_this_process=mine)
 
 
+async def _in_one(url: str, work: Connection, head: int, batch_size: int, report: Progress) -> None:
+    """The replay in this process, its indexes set aside meanwhile."""
+    await set_aside(work)
+    projector = Projector(url, batch_size=batch_size, facts_kept=REBUILD_FACTS_KEPT)
+    # A rebuild that dies is run again: its batches need not wait for the disk.
+    await work.execute("SET synchronous_commit = off")
+    while True:
+        await projector.apply_batch(work)
+        report(min(projector.position, head), head)
+        if not projector.behind:
+            break
+    await work.execute("SET synchronous_commit = on")
+
+
 def default_workers() -> int:
     """One rebuild process per core, up to four."""
     return max(1, min(4, os.cpu_count() or 1))
-
-
-async def _in_parts(url: str, head: int, parts: int, batch_size: int, report: Progress) -> None:
-    """Run every part in a process of its own; fail if any fails."""
-    reached = [0] * parts
-    failures: list[str] = []
-
-    async def run(part: int) -> None:
-        command = [sys.executable, "-m", "claimledger.projections.partition"]
-        command += [url, str(part), str(parts), str(head), str(batch_size)]
-        async with await anyio.open_process(command, stderr=None) as process:
-            assert process.stdout is not None
-            pending = ""
-            async for chunk in TextReceiveStream(process.stdout):
-                *lines, pending = (pending + chunk).split("\n")
-                for line in filter(None, lines):
-                    reached[part] = int(line)
-                report(min(reached), head)
-            if await process.wait() != 0:
-                failures.append(f"part {part} of the rebuild exited with {process.returncode}")
-
-    async with anyio.create_task_group() as group:
-        for part in range(parts):
-            group.start_soon(run, part)
-    if failures:
-        raise RuntimeError("; ".join(failures))

@@ -15,7 +15,8 @@ from typing import Any
 import anyio
 from anyio.abc import TaskStatus
 
-from claimledger.projections.projector import PROJECTED_CHANNEL, PROJECTION, RECONNECT_SECONDS
+from claimledger.projections.projector import RECONNECT_SECONDS
+from claimledger.projections.tracking import PROJECTED_CHANNEL, PROJECTION
 from claimledger.store.db import CONNECTION_ERRORS, close, connect
 
 log = logging.getLogger("claimledger.watcher")

@@ -96,6 +96,10 @@ class Settings:
     # Events a projector transaction applies at most: big while catching up, and as small as
     # what is new once caught up.
     projector_batch_size: int = 5000
+    # Processes a projector starting from position 0 on a long ledger replays it in (as a
+    # rebuild does, each holding its share's claims: about 600 MB for half a million
+    # statements); 1: it catches up alone, within its memory bound.
+    replay_workers: int = 1
     # How often workers look for work when no NOTIFY has woken them.
     poll_seconds: float = 0.5
     # An endpoint failing for longer than this is disabled.
@@ -162,6 +166,7 @@ class Settings:
             max_streams=int(env.get("CLAIMLEDGER_MAX_STREAMS") or 500),
             settle_seconds=float(env.get("CLAIMLEDGER_SETTLE_SECONDS") or 60),
             poll_seconds=float(env.get("CLAIMLEDGER_POLL_SECONDS") or 0.5),
+            replay_workers=max(1, int(env.get("CLAIMLEDGER_REPLAY_WORKERS") or 1)),
             stream_heartbeat_seconds=float(env.get("CLAIMLEDGER_STREAM_HEARTBEAT_SECONDS") or 15),
             metrics_port=int(env["CLAIMLEDGER_METRICS_PORT"])
             if env.get("CLAIMLEDGER_METRICS_PORT")

@@ -94,6 +94,7 @@ async def background_workers(
                 batch_size=settings.projector_batch_size,
                 poll_seconds=settings.poll_seconds,
                 on_advance=advanced,
+                replay_parts=settings.replay_workers,
             )
             await group.start(supervised, "the projector", workers.projector.run)
             # The transparency log keeps up with the projector, in its process.

@@ -23,7 +23,8 @@ import anyio
 import httpx
 from anyio.abc import TaskStatus
 
-from claimledger.projections.projector import PROJECTED_CHANNEL, RECONNECT_SECONDS
+from claimledger.projections.projector import RECONNECT_SECONDS
+from claimledger.projections.tracking import PROJECTED_CHANNEL
 from claimledger.store.db import CONNECTION_ERRORS, Pool, close, connect, create_pool
 from claimledger.webhooks import deliveries
 from claimledger.webhooks.delivery import (

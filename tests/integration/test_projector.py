@@ -17,9 +17,10 @@ from claimledger.domain.receipts import StatementRequest
 from claimledger.domain.statement import StatementDraft
 from claimledger.domain.values import Stance
 from claimledger.projections.memory import FACTS_KEPT, Memory
-from claimledger.projections.projector import Projector, projected_position
+from claimledger.projections.projector import Projector
 from claimledger.projections.rebuild import rebuild
 from claimledger.projections.schema import REBUILT_TABLES
+from claimledger.projections.tracking import projected_position
 from claimledger.store.db import Connection, close, connect
 from claimledger.store.events import head_position
 from tests.helpers import until

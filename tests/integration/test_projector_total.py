@@ -33,8 +33,9 @@ from claimledger.domain.values import (
     Verdict,
 )
 from claimledger.projections.decoding import EARLIEST, LATEST, REPLACEMENT, mended
-from claimledger.projections.projector import Projector, projected_position
+from claimledger.projections.projector import Projector
 from claimledger.projections.rebuild import rebuild
+from claimledger.projections.tracking import projected_position
 from claimledger.runtime.settings import Settings
 from claimledger.store.db import Connection, close, connect
 from claimledger.store.events import head_position

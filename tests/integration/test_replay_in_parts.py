@@ -1,0 +1,106 @@
+"""A projector starting from position 0 replays a long ledger in parts, as a rebuild does; a
+part whose caller no longer holds the projector's lock writes nothing."""
+
+from __future__ import annotations
+
+import logging
+
+import anyio
+import pytest
+
+from claimledger.domain.ledger import Ledger
+from claimledger.projections.partition import Abandoned, rebuild_part
+from claimledger.projections.projector import Projector
+from claimledger.projections.rebuild import rebuild
+from claimledger.projections.tracking import projected_position, reset_views, try_lock
+from claimledger.store.db import Connection, close, connect
+from claimledger.store.events import head_position
+from tests.integration.test_projector import dump
+from tests.ledger_data import populate_for_rebuilds, populate_incidents
+
+
+async def test_a_projector_at_position_0_replays_in_parts_the_views_of_one_worker(
+    ledger: Ledger, db: Connection, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await anyio.to_thread.run_sync(populate_for_rebuilds, ledger)
+    head = await head_position(db)
+    await rebuild(database_url, batch_size=7, workers=1)
+    alone = await dump(db)
+    await reset_views(db)
+    # Rows a replay that died left behind at position 0 are emptied first.
+    await db.execute(
+        "INSERT INTO views.skipped_events (position, originator_id, originator_version, topic,"
+        " error) VALUES (1, gen_random_uuid(), 1, 'x', 'left behind')"
+    )
+
+    projector = Projector(database_url, batch_size=5, replay_parts=3, replay_from=head)
+    # As ``run`` does, on a connection of its own.
+    holder = await connect(database_url)
+    try:
+        assert await try_lock(holder)
+        with caplog.at_level(logging.INFO, logger="claimledger.projector"):
+            assert await projector.catch_up(db) == head
+        assert f"replaying {head} events in 3 processes" in caplog.text
+        assert projector.position == head
+        assert await projected_position(db) == head
+        assert await dump(db) == alone
+        # The indexes set aside during the replay are back.
+        assert await db.fetchval("SELECT count(*) FROM views.deferred_indexes") == 0
+        assert await db.fetchval("SELECT to_regclass('views.statements_timeline') IS NOT NULL")
+
+        # Later events are the same projector's, one batch after another.
+        await anyio.to_thread.run_sync(populate_incidents, ledger, 2)
+        later = await head_position(db)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="claimledger.projector"):
+            assert await projector.catch_up(db) == later - head
+        assert "replaying" not in caplog.text
+        caught_up = await dump(db)
+    finally:
+        await close(holder)
+    await rebuild(database_url, batch_size=7, workers=1)
+    assert await dump(db) == caught_up
+
+
+async def test_a_short_ledger_or_one_worker_is_caught_up_alone(
+    ledger: Ledger, db: Connection, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await anyio.to_thread.run_sync(populate_for_rebuilds, ledger)
+    head = await head_position(db)
+    for parts, replay_from in ((3, head + 1), (1, 1)):
+        await reset_views(db)
+        projector = Projector(database_url, replay_parts=parts, replay_from=replay_from)
+        with caplog.at_level(logging.INFO, logger="claimledger.projector"):
+            assert await projector.catch_up(db) == head
+        assert "replaying" not in caplog.text
+        assert await projected_position(db) == head
+
+
+async def test_a_part_whose_caller_let_go_of_the_lock_writes_nothing(
+    ledger: Ledger, db: Connection, database_url: str
+) -> None:
+    await anyio.to_thread.run_sync(populate_for_rebuilds, ledger)
+    head = await head_position(db)
+    await reset_views(db)
+    holder = await connect(database_url)
+    try:
+        assert await try_lock(holder)
+        owner = holder.get_server_pid()
+        reached: list[int] = []
+        await rebuild_part(database_url, 1, 2, head, 5, reached.append, owner=owner, facts_kept=9)
+        assert reached[-1] == head
+        written = await db.fetchval("SELECT count(*) FROM views.statements")
+        assert written > 0
+        await reset_views(db)
+        # Another connection now holds it: the one the part was started for is gone.
+        await close(holder)
+        holder = await connect(database_url)
+        assert await try_lock(holder)
+        with pytest.raises(Abandoned, match=str(owner)):
+            await rebuild_part(
+                database_url, 1, 2, head, 5, reached.append, owner=owner, facts_kept=9
+            )
+        assert await db.fetchval("SELECT count(*) FROM views.statements") == 0
+        assert await db.fetchval("SELECT count(*) FROM views.incidents") == 0
+    finally:
+        await close(holder)
