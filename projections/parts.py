@@ -22,8 +22,8 @@ from anyio.streams.text import TextReceiveStream
 
 from claimledger.projections.deferred_indexes import restore, set_aside
 from claimledger.projections.schema import REBUILT_TABLES
-from claimledger.projections.tracking import LOCK_KEY
-from claimledger.store.db import Connection
+from claimledger.projections.tracking import LOCK_KEY, PROJECTION
+from claimledger.store.db import CONNECTION_ERRORS, Connection, close, connect
 
 log = logging.getLogger("claimledger.projector")
 
@@ -34,6 +34,8 @@ Progress = Callable[[int, int], None]
 # more than the rest of a replay. A rebuild is a command of its own, with no server's memory
 # bound to share; a server replays in parts only when told to.
 REBUILD_FACTS_KEPT = 1_000_000
+# How often a replay under way says so (see ``replay_in_parts``).
+BEAT_SECONDS = 5.0
 
 # Who holds the projector's lock in this database (a bigint key below 2^32 is shown as objid,
 # objsubid 1).
@@ -48,7 +50,7 @@ SELECT EXISTS (
     AND objsubid = 1 AND granted AND pid = $2
     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
 )
-FROM views.tracking WHERE projection = 'views' FOR SHARE
+FROM views.tracking WHERE projection = 'views' FOR KEY SHARE
 """
 
 
@@ -62,12 +64,9 @@ async def lock_holder(db: Connection) -> int:
 
 async def still_held_by(db: Connection, owner: int) -> bool:
     """In a transaction: whether ``owner`` still holds the projector's lock, with the tracking
-    row held until the transaction ends (a reset of the views waits for it)."""
-    held = await db.fetchval(
-        _HELD_BY,
-        LOCK_KEY,
-        owner,
-    )
+    row held until the transaction ends (a reset of the views, which locks it for update, waits
+    for it; the replay's beat, which changes no key, does not)."""
+    held = await db.fetchval(_HELD_BY, LOCK_KEY, owner)
     return bool(held)
 
 
@@ -80,12 +79,49 @@ async def replay_in_parts(
     batch_size: int,
     facts_kept: int,
     report: Progress,
+    beat_seconds: float = BEAT_SECONDS,
 ) -> None:
     """Apply the events up to ``head`` to the views (empty, at position 0) in ``parts``
     processes, with the secondary indexes set aside meanwhile; fail if any part fails. Then
     ``after_replay``: the views are ready for reads when this returns.
 
-    The caller holds the projector's lock and moves the position to ``head`` after."""
+    The caller holds the projector's lock and moves the position to ``head`` after. Meanwhile
+    the tracking row's ``updated_at`` moves every ``beat_seconds``: ``/ready`` tells a replay
+    under way (lagging) from a projector that stands still (stuck)."""
+    async with anyio.create_task_group() as beating:
+        beating.start_soon(_beat, url, beat_seconds)
+        await _replay(url, db, head, parts, batch_size, facts_kept, report)
+        beating.cancel_scope.cancel()
+
+
+async def _beat(url: str, every: float) -> None:
+    """Only a report: a beat that fails stops beating, and the replay goes on."""
+    try:
+        db = await connect(url)
+    except CONNECTION_ERRORS:
+        log.warning("the replay cannot report that it is under way", exc_info=True)
+        return
+    try:
+        while True:
+            await anyio.sleep(every)
+            await db.execute(
+                "UPDATE views.tracking SET updated_at = now() WHERE projection = $1", PROJECTION
+            )
+    except Exception:
+        log.warning("the replay stops reporting that it is under way", exc_info=True)
+    finally:
+        await close(db)
+
+
+async def _replay(
+    url: str,
+    db: Connection,
+    head: int,
+    parts: int,
+    batch_size: int,
+    facts_kept: int,
+    report: Progress,
+) -> None:
     began = time.perf_counter()
     owner = await lock_holder(db)
     await set_aside(db)

@@ -4,12 +4,14 @@ part whose caller no longer holds the projector's lock writes nothing."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import anyio
 import pytest
 
 from claimledger.domain.ledger import Ledger
 from claimledger.projections.partition import Abandoned, rebuild_part
+from claimledger.projections.parts import replay_in_parts
 from claimledger.projections.projector import Projector
 from claimledger.projections.rebuild import rebuild
 from claimledger.projections.tracking import projected_position, reset_views, try_lock
@@ -104,3 +106,47 @@ async def test_a_part_whose_caller_let_go_of_the_lock_writes_nothing(
         assert await db.fetchval("SELECT count(*) FROM views.incidents") == 0
     finally:
         await close(holder)
+
+
+async def test_a_replay_under_way_says_so_while_the_position_stays_at_0(
+    ledger: Ledger, db: Connection, database_url: str
+) -> None:
+    await anyio.to_thread.run_sync(populate_for_rebuilds, ledger)
+    head = await head_position(db)
+    await reset_views(db)
+    before = await db.fetchval("SELECT updated_at FROM views.tracking")
+    seen: set[Any] = set()
+    holder = await connect(database_url)
+    watcher = await connect(database_url)
+    try:
+        assert await try_lock(holder)
+
+        async def watch() -> None:
+            for _ in range(2000):  # bounded: at most 2000 looks, 10 ms apart
+                row = await watcher.fetchrow("SELECT position, updated_at FROM views.tracking")
+                assert row is not None
+                if row["position"] == 0:
+                    seen.add(row["updated_at"])
+                await anyio.sleep(0.01)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(watch)
+            await replay_in_parts(
+                database_url,
+                db,
+                head,
+                parts=2,
+                batch_size=1,
+                facts_kept=1000,
+                report=lambda done, total: None,
+                beat_seconds=0.05,
+            )
+            group.cancel_scope.cancel()
+    finally:
+        await close(watcher)
+        await close(holder)
+    # The views are replayed, the position still 0 (the caller moves it), and meanwhile the
+    # row said several times that a replay was under way.
+    assert await projected_position(db) == 0
+    assert await db.fetchval("SELECT count(*) FROM views.statements") > 0
+    assert len(seen - {before}) >= 2
