@@ -10,7 +10,7 @@ Each part reads the whole store in position order and applies its own events in 
 of its own, without moving the tracking position: the caller sets it once every part is done
 (``projections.parts``). Each transaction first checks that the caller still holds the
 projector's lock. Run as ``python -m claimledger.projections.partition URL PART PARTS HEAD BATCH
-OWNER FACTS_KEPT`` (OWNER: the server process id of the lock's holder); it prints the position
+OWNER`` (OWNER: the server process id of the lock's holder); it prints the position
 it has reached after each batch, one line each.
 """
 
@@ -54,10 +54,12 @@ def part_of(incident_id: UUID, parts: int) -> int:
 class Partition:
     """Which events belong to one part, and what later events are routed by."""
 
-    def __init__(self, part: int, parts: int, *, facts_kept: int) -> None:
+    def __init__(self, part: int, parts: int) -> None:
         self.part = part
         self.parts = parts
-        self.memory = Memory(facts_kept=facts_kept)
+        # All the claims of this part, kept: reading one back would read the sources' rows,
+        # which part 0 writes, and which may not be there yet.
+        self.memory = Memory()
         self.sources: dict[UUID, tuple[UUID, str]] = {}
         self._claim_part: dict[UUID, int] = {}
         # The statements of this part (as integers: a rebuild may hold millions).
@@ -108,7 +110,6 @@ async def rebuild_part(
     report: Callable[[int], None],
     *,
     owner: int,
-    facts_kept: int,
 ) -> None:
     """Apply this part's events up to ``head``, reporting the position after each batch, while
     the connection ``owner`` holds the projector's lock."""
@@ -116,7 +117,7 @@ async def rebuild_part(
     try:
         # A replay that dies is run again: its batches need not wait for the disk.
         await db.execute("SET synchronous_commit = off")
-        partition = Partition(part, parts, facts_kept=facts_kept)
+        partition = Partition(part, parts)
         decode = EventDecoder().decode
         position = 0
         while position < head:
@@ -129,7 +130,6 @@ async def rebuild_part(
                 if partition.takes(event := decode(row[1], row[2], row[3], row[4]))
             ]
             await _apply(db, partition, mine, owner)
-            partition.memory.trim()
             garbage.between_batches()
             position = rows[-1][0]
             report(position)
@@ -177,14 +177,14 @@ async def _owned(db: Connection, owner: int) -> None:
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
-    url, part, parts, head, batch_size, owner, facts_kept = argv
+    url, part, parts, head, batch_size, owner = argv
     garbage.take_over()
 
     def report(position: int) -> None:
         sys.stdout.write(f"{position}\n")
         sys.stdout.flush()
 
-    job = partial(rebuild_part, owner=int(owner), facts_kept=int(facts_kept))
+    job = partial(rebuild_part, owner=int(owner))
     try:
         anyio.run(
             job,

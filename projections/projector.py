@@ -23,14 +23,14 @@ from claimledger.projections import garbage
 from claimledger.projections.batch import Positioned, apply_batch
 from claimledger.projections.decoding import EventDecoder
 from claimledger.projections.memory import FACTS_KEPT, RECALLED_MOST, Memory
-from claimledger.projections.parts import REBUILD_FACTS_KEPT, replay_in_parts
+from claimledger.projections.parts import replay_in_parts
 from claimledger.projections.skipped import describe, error_text, record_skipped
 from claimledger.projections.tracking import (
     LOCK_KEY,
     PROJECTION,
+    empty_views_at_0,
     move_position,
     projected_position,
-    reset_views,
 )
 from claimledger.store.db import CONNECTION_ERRORS, Connection, close, connect, is_deterministic
 from claimledger.store.events import EVENTS_AFTER, head_position
@@ -163,35 +163,44 @@ class Projector:
     async def catch_up(self, connection: Connection) -> int:
         """Apply batches until the store has nothing new; the number of events applied.
 
-        Starting from position 0 with at least ``replay_from`` events in the store, and
-        ``replay_parts`` above one, the events up to the head are replayed in that many processes
-        first (``projections.parts``), as a rebuild does."""
-        applied = await self._replay(connection) if self.position == 0 else 0
+        Starting from position 0, it first empties what a replay in parts that died left in the
+        views; with at least ``replay_from`` events in the store and ``replay_parts`` above one,
+        the events up to the head are then replayed in that many processes
+        (``projections.parts``), as a rebuild does."""
+        applied = await self._from_zero(connection) if self.position == 0 else 0
         while True:
             applied += await self.apply_batch(connection)
             if not self.behind:
                 return applied
 
-    async def _replay(self, connection: Connection) -> int:
-        if self.replay_parts < 2 or await projected_position(connection) != 0:
+    async def _from_zero(self, connection: Connection) -> int:
+        """At position 0: empty what a replay that died left in the views, then replay a long
+        ledger in parts when told to."""
+        if await projected_position(connection) != 0:
             return 0
         head = await head_position(connection)
-        if head < self.replay_from:
+        if head == 0:
+            return 0
+        try:
+            if await empty_views_at_0(connection):
+                log.warning("the views held rows at position 0 (a replay that died): emptied")
+        except CONNECTION_ERRORS:
+            raise
+        except Exception as error:
+            # Views the batches cannot write either: their failure will name the event.
+            log.warning("could not look for rows left at position 0 (%s)", error_text(error))
+        if self.replay_parts < 2 or head < self.replay_from:
             return 0
         log.info("replaying %d events in %d processes", head, self.replay_parts)
         began = time.perf_counter()
-        # A replay that died part way left rows behind at position 0.
-        await reset_views(connection)
         await replay_in_parts(
             self.url,
             connection,
             head,
             parts=self.replay_parts,
             batch_size=self.batch_size,
-            facts_kept=REBUILD_FACTS_KEPT,
             report=lambda done, total: PROJECTOR_POSITION.set(done),
         )
-        await move_position(connection, head)
         PROJECTOR_EVENTS.inc(head)
         log.info("replayed %d events in %.1f s", head, time.perf_counter() - began)
         self.memory.forget()

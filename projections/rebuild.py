@@ -22,7 +22,6 @@ from claimledger.projections.parts import (
 )
 from claimledger.projections.projector import Projector
 from claimledger.projections.tracking import (
-    move_position,
     projected_position,
     reset_views,
     try_lock,
@@ -57,15 +56,8 @@ async def rebuild(
         if await try_lock(lock):
             if workers > 1:
                 await replay_in_parts(
-                    url,
-                    work,
-                    head,
-                    parts=workers,
-                    batch_size=batch_size,
-                    facts_kept=REBUILD_FACTS_KEPT,
-                    report=report,
+                    url, work, head, parts=workers, batch_size=batch_size, report=report
                 )
-                await move_position(work, head)
             else:
                 await _in_one(url, work, head, batch_size, report)
                 await after_replay(url, work)

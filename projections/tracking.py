@@ -54,6 +54,24 @@ async def reset_views(connection: Connection) -> None:
         await connection.execute("SELECT pg_notify($1, '0')", PROJECTED_CHANNEL)
 
 
+async def empty_views_at_0(connection: Connection) -> bool:
+    """If the position is 0 and the views hold rows anyway (left by a replay in parts that
+    died), empty them; whether it did. The tracking row's lock waits for a part's transaction
+    under way, and keeps the parts from starting another (they stop at their next one)."""
+    async with connection.transaction():
+        position = await connection.fetchval(
+            "SELECT position FROM views.tracking WHERE projection = $1 FOR UPDATE", PROJECTION
+        )
+        if position != 0 or not await connection.fetchval(_ANY_ROW):
+            return False
+        await connection.execute(f"TRUNCATE {', '.join(REBUILT_TABLES)}")
+        return True
+
+
+# The views' names are the module's own constants.
+_ANY_ROW = "SELECT " + " OR ".join(f"EXISTS (SELECT FROM {t})" for t in REBUILT_TABLES)  # noqa: S608
+
+
 async def projected_position(connection: Connection) -> int:
     position = await connection.fetchval(
         "SELECT position FROM views.tracking WHERE projection = $1", PROJECTION

@@ -11,7 +11,7 @@ import pytest
 
 from claimledger.domain.ledger import Ledger
 from claimledger.projections.partition import Abandoned, rebuild_part
-from claimledger.projections.parts import replay_in_parts
+from claimledger.projections.parts import ReplayInterrupted, replay_in_parts
 from claimledger.projections.projector import Projector
 from claimledger.projections.rebuild import rebuild
 from claimledger.projections.tracking import projected_position, reset_views, try_lock
@@ -69,13 +69,23 @@ async def test_a_short_ledger_or_one_worker_is_caught_up_alone(
 ) -> None:
     await anyio.to_thread.run_sync(populate_for_rebuilds, ledger)
     head = await head_position(db)
+    await rebuild(database_url, batch_size=7, workers=1)
+    alone = await dump(db)
     for parts, replay_from in ((3, head + 1), (1, 1)):
         await reset_views(db)
+        # What a replay in parts that died leaves behind: emptied, whichever way this goes on.
+        await db.execute(
+            "INSERT INTO views.skipped_events (position, originator_id, originator_version,"
+            " topic, error) VALUES (1, gen_random_uuid(), 1, 'x', 'left behind')"
+        )
         projector = Projector(database_url, replay_parts=parts, replay_from=replay_from)
+        caplog.clear()
         with caplog.at_level(logging.INFO, logger="claimledger.projector"):
             assert await projector.catch_up(db) == head
         assert "replaying" not in caplog.text
+        assert "held rows at position 0 (a replay that died): emptied" in caplog.text
         assert await projected_position(db) == head
+        assert await dump(db) == alone
 
 
 async def test_a_part_whose_caller_let_go_of_the_lock_writes_nothing(
@@ -89,7 +99,7 @@ async def test_a_part_whose_caller_let_go_of_the_lock_writes_nothing(
         assert await try_lock(holder)
         owner = holder.get_server_pid()
         reached: list[int] = []
-        await rebuild_part(database_url, 1, 2, head, 5, reached.append, owner=owner, facts_kept=9)
+        await rebuild_part(database_url, 1, 2, head, 5, reached.append, owner=owner)
         assert reached[-1] == head
         written = await db.fetchval("SELECT count(*) FROM views.statements")
         assert written > 0
@@ -99,9 +109,7 @@ async def test_a_part_whose_caller_let_go_of_the_lock_writes_nothing(
         holder = await connect(database_url)
         assert await try_lock(holder)
         with pytest.raises(Abandoned, match=str(owner)):
-            await rebuild_part(
-                database_url, 1, 2, head, 5, reached.append, owner=owner, facts_kept=9
-            )
+            await rebuild_part(database_url, 1, 2, head, 5, reached.append, owner=owner)
         assert await db.fetchval("SELECT count(*) FROM views.statements") == 0
         assert await db.fetchval("SELECT count(*) FROM views.incidents") == 0
     finally:
@@ -137,7 +145,6 @@ async def test_a_replay_under_way_says_so_while_the_position_stays_at_0(
                 head,
                 parts=2,
                 batch_size=1,
-                facts_kept=1000,
                 report=lambda done, total: None,
                 beat_seconds=0.05,
             )
@@ -145,8 +152,43 @@ async def test_a_replay_under_way_says_so_while_the_position_stays_at_0(
     finally:
         await close(watcher)
         await close(holder)
-    # The views are replayed, the position still 0 (the caller moves it), and meanwhile the
+    # The views are replayed and the position at the head, and meanwhile, at position 0, the
     # row said several times that a replay was under way.
-    assert await projected_position(db) == 0
+    assert await projected_position(db) == head
     assert await db.fetchval("SELECT count(*) FROM views.statements") > 0
     assert len(seen - {before}) >= 2
+
+
+async def test_a_reset_of_the_views_during_a_replay_leaves_the_position_at_0(
+    ledger: Ledger, db: Connection, database_url: str
+) -> None:
+    await anyio.to_thread.run_sync(populate_for_rebuilds, ledger)
+    head = await head_position(db)
+    await reset_views(db)
+    holder = await connect(database_url)
+    other = await connect(database_url)
+    try:
+        assert await try_lock(holder)
+
+        async def reset_once_under_way() -> None:
+            for _ in range(2000):  # bounded: at most 2000 looks, 5 ms apart
+                if await other.fetchval("SELECT count(*) FROM views.statements"):
+                    await reset_views(other)  # as a `claimledger rebuild` run meanwhile does
+                    return
+                await anyio.sleep(0.005)
+
+        failure: Exception | None = None
+        async with anyio.create_task_group() as group:
+            group.start_soon(reset_once_under_way)
+            try:
+                await replay_in_parts(
+                    database_url, db, head, parts=2, batch_size=1, report=lambda d, t: None
+                )
+            except ReplayInterrupted as error:
+                failure = error
+            group.cancel_scope.cancel()
+    finally:
+        await close(other)
+        await close(holder)
+    assert isinstance(failure, ReplayInterrupted)
+    assert await projected_position(db) == 0
