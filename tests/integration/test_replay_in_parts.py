@@ -21,19 +21,38 @@ from tests.integration.test_projector import dump
 from tests.ledger_data import populate_for_rebuilds, populate_incidents
 
 
-async def test_a_projector_at_position_0_replays_in_parts_the_views_of_one_worker(
-    ledger: Ledger, db: Connection, database_url: str, caplog: pytest.LogCaptureFixture
-) -> None:
+async def replayed_alone(
+    ledger: Ledger, db: Connection, database_url: str
+) -> tuple[int, dict[str, list[tuple[Any, ...]]]]:
+    """A ledger of several incidents, its head, and its views as one worker rebuilds them."""
     await anyio.to_thread.run_sync(populate_for_rebuilds, ledger)
     head = await head_position(db)
     await rebuild(database_url, batch_size=7, workers=1)
-    alone = await dump(db)
+    return head, await dump(db)
+
+
+async def emptied_views_of_a_ledger(ledger: Ledger, db: Connection) -> int:
+    """A ledger of several incidents, its views emptied (at position 0); its head."""
+    await anyio.to_thread.run_sync(populate_for_rebuilds, ledger)
     await reset_views(db)
-    # Rows a replay that died left behind at position 0 are emptied first.
+    return await head_position(db)
+
+
+async def leave_a_row_behind(db: Connection) -> None:
+    """What a replay in parts that died leaves at position 0: the projector empties it first,
+    whichever way it goes on."""
     await db.execute(
         "INSERT INTO views.skipped_events (position, originator_id, originator_version, topic,"
         " error) VALUES (1, gen_random_uuid(), 1, 'x', 'left behind')"
     )
+
+
+async def test_a_projector_at_position_0_replays_in_parts_the_views_of_one_worker(
+    ledger: Ledger, db: Connection, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    head, alone = await replayed_alone(ledger, db, database_url)
+    await reset_views(db)
+    await leave_a_row_behind(db)
 
     projector = Projector(database_url, batch_size=5, replay_parts=3, replay_from=head)
     # As ``run`` does, on a connection of its own.
@@ -67,17 +86,10 @@ async def test_a_projector_at_position_0_replays_in_parts_the_views_of_one_worke
 async def test_a_short_ledger_or_one_worker_is_caught_up_alone(
     ledger: Ledger, db: Connection, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await anyio.to_thread.run_sync(populate_for_rebuilds, ledger)
-    head = await head_position(db)
-    await rebuild(database_url, batch_size=7, workers=1)
-    alone = await dump(db)
+    head, alone = await replayed_alone(ledger, db, database_url)
     for parts, replay_from in ((3, head + 1), (1, 1)):
         await reset_views(db)
-        # What a replay in parts that died leaves behind: emptied, whichever way this goes on.
-        await db.execute(
-            "INSERT INTO views.skipped_events (position, originator_id, originator_version,"
-            " topic, error) VALUES (1, gen_random_uuid(), 1, 'x', 'left behind')"
-        )
+        await leave_a_row_behind(db)
         projector = Projector(database_url, replay_parts=parts, replay_from=replay_from)
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="claimledger.projector"):
@@ -91,9 +103,7 @@ async def test_a_short_ledger_or_one_worker_is_caught_up_alone(
 async def test_a_part_whose_caller_let_go_of_the_lock_writes_nothing(
     ledger: Ledger, db: Connection, database_url: str
 ) -> None:
-    await anyio.to_thread.run_sync(populate_for_rebuilds, ledger)
-    head = await head_position(db)
-    await reset_views(db)
+    head = await emptied_views_of_a_ledger(ledger, db)
     holder = await connect(database_url)
     try:
         assert await try_lock(holder)
@@ -119,9 +129,7 @@ async def test_a_part_whose_caller_let_go_of_the_lock_writes_nothing(
 async def test_a_replay_under_way_says_so_while_the_position_stays_at_0(
     ledger: Ledger, db: Connection, database_url: str
 ) -> None:
-    await anyio.to_thread.run_sync(populate_for_rebuilds, ledger)
-    head = await head_position(db)
-    await reset_views(db)
+    head = await emptied_views_of_a_ledger(ledger, db)
     before = await db.fetchval("SELECT updated_at FROM views.tracking")
     seen: set[Any] = set()
     holder = await connect(database_url)
@@ -162,9 +170,7 @@ async def test_a_replay_under_way_says_so_while_the_position_stays_at_0(
 async def test_a_reset_of_the_views_during_a_replay_leaves_the_position_at_0(
     ledger: Ledger, db: Connection, database_url: str
 ) -> None:
-    await anyio.to_thread.run_sync(populate_for_rebuilds, ledger)
-    head = await head_position(db)
-    await reset_views(db)
+    head = await emptied_views_of_a_ledger(ledger, db)
     holder = await connect(database_url)
     other = await connect(database_url)
     try:
