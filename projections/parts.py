@@ -170,6 +170,12 @@ async def _replay(
     failures: list[str] = []
 
     async def run(part: int) -> None:
+        try:
+            await run_part(part)
+        except Exception as error:  # told below with the others, not in an ExceptionGroup
+            failures.append(f"part {part} of the replay failed: {error}")
+
+    async def run_part(part: int) -> None:
         command = [sys.executable, "-m", "claimledger.projections.partition", url]
         command += [str(n) for n in (part, parts, head, batch_size, owner)]
         async with await anyio.open_process(command, stderr=None) as process:
