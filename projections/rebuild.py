@@ -22,6 +22,7 @@ from claimledger.projections.parts import (
 )
 from claimledger.projections.projector import Projector
 from claimledger.projections.tracking import (
+    empty_views_at_0,
     projected_position,
     reset_views,
     try_lock,
@@ -43,7 +44,8 @@ async def rebuild(
     """Empty the views and replay the event store into them.
 
     When no projector is running this process replays; otherwise the active projector does,
-    and this follows it until it has passed the head the store had when the rebuild began.
+    and this follows it until it has passed the head the store had when the rebuild began. If
+    that projector stops before (its lock comes free), this process goes on from where it was.
     """
     report = progress or (lambda done, total: None)
     started = time.monotonic()
@@ -53,25 +55,32 @@ async def rebuild(
         head = await head_position(work)
         await reset_views(work)
         report(0, head)
-        if await try_lock(lock):
-            if workers > 1:
-                await replay_in_parts(
-                    url, work, head, parts=workers, batch_size=batch_size, report=report
-                )
-            else:
-                await _in_one(url, work, head, batch_size, report)
-                await after_replay(url, work)
-            mine = True
-        else:
-            while (done := await projected_position(work)) < head:
-                report(done, head)
-                await anyio.sleep(0.5)
-            mine = False
+        while not (mine := await try_lock(lock)):
+            done = await projected_position(work)
+            report(done, head)
+            if done >= head:
+                break
+            await anyio.sleep(0.5)
+        if mine:
+            await _replay(url, work, head, workers, batch_size, report)
         report(head, head)
     finally:
         await close(work)
         await close(lock)
     return Rebuilt(events=head, seconds=time.monotonic() - started, by_this_process=mine)
+
+
+async def _replay(
+    url: str, work: Connection, head: int, workers: int, batch_size: int, report: Progress
+) -> None:
+    """With the lock: in parts from position 0, else in this process from the position."""
+    if workers > 1 and await projected_position(work) == 0:
+        # Rows a replay in parts that died left at position 0, if a projector's was.
+        await empty_views_at_0(work)
+        await replay_in_parts(url, work, head, parts=workers, batch_size=batch_size, report=report)
+    else:
+        await _in_one(url, work, head, batch_size, report)
+        await after_replay(url, work)
 
 
 async def _in_one(url: str, work: Connection, head: int, batch_size: int, report: Progress) -> None:

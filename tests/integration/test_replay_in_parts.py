@@ -13,7 +13,7 @@ from claimledger.domain.ledger import Ledger
 from claimledger.projections.partition import Abandoned, rebuild_part
 from claimledger.projections.parts import ReplayInterrupted, replay_in_parts
 from claimledger.projections.projector import Projector
-from claimledger.projections.rebuild import rebuild
+from claimledger.projections.rebuild import Rebuilt, rebuild
 from claimledger.projections.tracking import projected_position, reset_views, try_lock
 from claimledger.store.db import Connection, close, connect
 from claimledger.store.events import head_position
@@ -198,3 +198,32 @@ async def test_a_reset_of_the_views_during_a_replay_leaves_the_position_at_0(
         await close(holder)
     assert isinstance(failure, ReplayInterrupted)
     assert await projected_position(db) == 0
+
+
+async def test_a_rebuild_that_follows_a_projector_goes_on_when_its_lock_comes_free(
+    ledger: Ledger, db: Connection, database_url: str
+) -> None:
+    head, alone = await replayed_alone(ledger, db, database_url)
+    holder = await connect(database_url)
+    rebuilt: list[Rebuilt] = []
+
+    async def run_rebuild() -> None:
+        rebuilt.append(await rebuild(database_url, batch_size=7, workers=2))
+
+    try:
+        # Stands for a projector that holds the lock, then stops before it replays anything.
+        assert await try_lock(holder)
+        async with anyio.create_task_group() as group:
+            group.start_soon(run_rebuild)
+            for _ in range(400):  # until the rebuild has emptied the views: at most 4 s
+                if not await db.fetchval("SELECT count(*) FROM views.statements"):
+                    break
+                await anyio.sleep(0.01)
+            await anyio.sleep(1.2)  # the rebuild follows meanwhile, the lock taken
+            assert await projected_position(db) == 0
+            await close(holder)
+    finally:
+        await close(holder)
+    assert [(r.events, r.by_this_process) for r in rebuilt] == [(head, True)]
+    assert await projected_position(db) == head
+    assert await dump(db) == alone
