@@ -30,7 +30,7 @@ from anyio.streams.text import TextReceiveStream
 
 from claimledger.projections.deferred_indexes import restore, set_aside
 from claimledger.projections.schema import REBUILT_TABLES
-from claimledger.projections.tracking import LOCK_KEY, PROJECTION, move_position
+from claimledger.projections.tracking import LOCK_KEY, PROJECTION, empty_views_at_0, move_position
 from claimledger.store.db import CONNECTION_ERRORS, Connection, close, connect
 
 log = logging.getLogger("claimledger.projector")
@@ -102,14 +102,16 @@ async def replay_in_parts(
     report: Progress,
     beat_seconds: float = BEAT_SECONDS,
 ) -> None:
-    """Apply the events up to ``head`` to the views (empty, at position 0) in ``parts``
-    processes, with the secondary indexes set aside meanwhile, then ``after_replay``, and move
-    the position to ``head``: the views are ready for reads when it says so. Fails (and leaves
-    the position at 0) if any part fails, or with ``ReplayInterrupted``.
+    """Apply the events up to ``head`` to the views (at position 0, emptied first of what a
+    replay that died left there) in ``parts`` processes, with the secondary indexes set aside
+    meanwhile, then ``after_replay``, and move the position to ``head``: the views are ready
+    for reads when it says so. Fails (and leaves the position at 0) if any part fails, or with
+    ``ReplayInterrupted``.
 
     The caller holds the projector's lock. While the parts advance, the tracking row's
     ``updated_at`` moves every ``beat_seconds``: ``/ready`` tells a replay under way (lagging)
     from one that stands still (stuck)."""
+    await empty_views_at_0(db)
     owner = await lock_holder(db)
     watch = _Watch(await db.fetchval(_VERSION, PROJECTION))
     failure: Exception | None = None

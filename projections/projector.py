@@ -174,22 +174,21 @@ class Projector:
                 return applied
 
     async def _from_zero(self, connection: Connection) -> int:
-        """At position 0: empty what a replay that died left in the views, then replay a long
-        ledger in parts when told to."""
+        """At position 0: replay a long ledger in parts when told to; either way, empty first
+        what a replay that died left in the views."""
         if await projected_position(connection) != 0:
             return 0
         head = await head_position(connection)
         if head == 0:
             return 0
-        try:
-            if await empty_views_at_0(connection):
-                log.warning("the views held rows at position 0 (a replay that died): emptied")
-        except CONNECTION_ERRORS:
-            raise
-        except Exception as error:
-            # Views the batches cannot write either: their failure will name the event.
-            log.warning("could not look for rows left at position 0 (%s)", error_text(error))
         if self.replay_parts < 2 or head < self.replay_from:
+            try:
+                await empty_views_at_0(connection)
+            except CONNECTION_ERRORS:
+                raise
+            except Exception as error:
+                # Views the batches cannot write either: their failure will name the event.
+                log.warning("could not look for rows left at position 0 (%s)", error_text(error))
             return 0
         log.info("replaying %d events in %d processes", head, self.replay_parts)
         began = time.perf_counter()

@@ -22,7 +22,6 @@ from claimledger.projections.parts import (
 )
 from claimledger.projections.projector import Projector
 from claimledger.projections.tracking import (
-    empty_views_at_0,
     projected_position,
     reset_views,
     try_lock,
@@ -75,8 +74,6 @@ async def _replay(
 ) -> None:
     """With the lock: in parts from position 0, else in this process from the position."""
     if workers > 1 and await projected_position(work) == 0:
-        # Rows a replay in parts that died left at position 0, if a projector's was.
-        await empty_views_at_0(work)
         await replay_in_parts(url, work, head, parts=workers, batch_size=batch_size, report=report)
     else:
         await _in_one(url, work, head, batch_size, report)

@@ -8,10 +8,13 @@ rebuild) active per database.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from claimledger.projections.schema import REBUILT_TABLES
 from claimledger.store.db import Connection
+
+log = logging.getLogger("claimledger.projector")
 
 PROJECTION = "views"
 PROJECTED_CHANNEL = "claimledger_projected"
@@ -54,18 +57,18 @@ async def reset_views(connection: Connection) -> None:
         await connection.execute("SELECT pg_notify($1, '0')", PROJECTED_CHANNEL)
 
 
-async def empty_views_at_0(connection: Connection) -> bool:
+async def empty_views_at_0(connection: Connection) -> None:
     """If the position is 0 and the views hold rows anyway (left by a replay in parts that
-    died), empty them; whether it did. The tracking row's lock waits for a part's transaction
-    under way, and keeps the parts from starting another (they stop at their next one)."""
+    died), empty them. The tracking row's lock waits for a part's transaction under way, and
+    keeps the parts from starting another (they stop at their next one)."""
     async with connection.transaction():
         position = await connection.fetchval(
             "SELECT position FROM views.tracking WHERE projection = $1 FOR UPDATE", PROJECTION
         )
         if position != 0 or not await connection.fetchval(_ANY_ROW):
-            return False
+            return
         await connection.execute(f"TRUNCATE {', '.join(REBUILT_TABLES)}")
-        return True
+    log.warning("the views held rows at position 0 (a replay that died): emptied")
 
 
 # The views' names are the module's own constants.

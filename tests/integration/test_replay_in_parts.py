@@ -4,6 +4,8 @@ part whose caller no longer holds the projector's lock writes nothing."""
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
@@ -38,6 +40,17 @@ async def emptied_views_of_a_ledger(ledger: Ledger, db: Connection) -> int:
     return await head_position(db)
 
 
+@asynccontextmanager
+async def lock_held(database_url: str) -> AsyncIterator[Connection]:
+    """A connection of its own that holds the projector's lock, as a running projector's does."""
+    holder = await connect(database_url)
+    try:
+        assert await try_lock(holder)
+        yield holder
+    finally:
+        await close(holder)
+
+
 async def leave_a_row_behind(db: Connection) -> None:
     """What a replay in parts that died leaves at position 0: the projector empties it first,
     whichever way it goes on."""
@@ -55,10 +68,7 @@ async def test_a_projector_at_position_0_replays_in_parts_the_views_of_one_worke
     await leave_a_row_behind(db)
 
     projector = Projector(database_url, batch_size=5, replay_parts=3, replay_from=head)
-    # As ``run`` does, on a connection of its own.
-    holder = await connect(database_url)
-    try:
-        assert await try_lock(holder)
+    async with lock_held(database_url):
         with caplog.at_level(logging.INFO, logger="claimledger.projector"):
             assert await projector.catch_up(db) == head
         assert f"replaying {head} events in 3 processes" in caplog.text
@@ -77,8 +87,6 @@ async def test_a_projector_at_position_0_replays_in_parts_the_views_of_one_worke
             assert await projector.catch_up(db) == later - head
         assert "replaying" not in caplog.text
         caught_up = await dump(db)
-    finally:
-        await close(holder)
     await rebuild(database_url, batch_size=7, workers=1)
     assert await dump(db) == caught_up
 
@@ -104,26 +112,20 @@ async def test_a_part_whose_caller_let_go_of_the_lock_writes_nothing(
     ledger: Ledger, db: Connection, database_url: str
 ) -> None:
     head = await emptied_views_of_a_ledger(ledger, db)
-    holder = await connect(database_url)
-    try:
-        assert await try_lock(holder)
+    reached: list[int] = []
+    async with lock_held(database_url) as holder:
         owner = holder.get_server_pid()
-        reached: list[int] = []
         await rebuild_part(database_url, 1, 2, head, 5, reached.append, owner=owner)
         assert reached[-1] == head
         written = await db.fetchval("SELECT count(*) FROM views.statements")
         assert written > 0
         await reset_views(db)
-        # Another connection now holds it: the one the part was started for is gone.
-        await close(holder)
-        holder = await connect(database_url)
-        assert await try_lock(holder)
+    # Another connection now holds it: the one the part was started for is gone.
+    async with lock_held(database_url):
         with pytest.raises(Abandoned, match=str(owner)):
             await rebuild_part(database_url, 1, 2, head, 5, reached.append, owner=owner)
         assert await db.fetchval("SELECT count(*) FROM views.statements") == 0
         assert await db.fetchval("SELECT count(*) FROM views.incidents") == 0
-    finally:
-        await close(holder)
 
 
 async def test_a_replay_under_way_says_so_while_the_position_stays_at_0(
@@ -132,10 +134,8 @@ async def test_a_replay_under_way_says_so_while_the_position_stays_at_0(
     head = await emptied_views_of_a_ledger(ledger, db)
     before = await db.fetchval("SELECT updated_at FROM views.tracking")
     seen: set[Any] = set()
-    holder = await connect(database_url)
     watcher = await connect(database_url)
     try:
-        assert await try_lock(holder)
 
         async def watch() -> None:
             for _ in range(2000):  # bounded: at most 2000 looks, 10 ms apart
@@ -145,7 +145,7 @@ async def test_a_replay_under_way_says_so_while_the_position_stays_at_0(
                     seen.add(row["updated_at"])
                 await anyio.sleep(0.01)
 
-        async with anyio.create_task_group() as group:
+        async with lock_held(database_url), anyio.create_task_group() as group:
             group.start_soon(watch)
             await replay_in_parts(
                 database_url,
@@ -159,7 +159,6 @@ async def test_a_replay_under_way_says_so_while_the_position_stays_at_0(
             group.cancel_scope.cancel()
     finally:
         await close(watcher)
-        await close(holder)
     # The views are replayed and the position at the head, and meanwhile, at position 0, the
     # row said several times that a replay was under way.
     assert await projected_position(db) == head
@@ -171,10 +170,8 @@ async def test_a_reset_of_the_views_during_a_replay_leaves_the_position_at_0(
     ledger: Ledger, db: Connection, database_url: str
 ) -> None:
     head = await emptied_views_of_a_ledger(ledger, db)
-    holder = await connect(database_url)
     other = await connect(database_url)
     try:
-        assert await try_lock(holder)
 
         async def reset_once_under_way() -> None:
             for _ in range(2000):  # bounded: at most 2000 looks, 5 ms apart
@@ -184,7 +181,7 @@ async def test_a_reset_of_the_views_during_a_replay_leaves_the_position_at_0(
                 await anyio.sleep(0.005)
 
         failure: Exception | None = None
-        async with anyio.create_task_group() as group:
+        async with lock_held(database_url), anyio.create_task_group() as group:
             group.start_soon(reset_once_under_way)
             try:
                 await replay_in_parts(
@@ -195,7 +192,6 @@ async def test_a_reset_of_the_views_during_a_replay_leaves_the_position_at_0(
             group.cancel_scope.cancel()
     finally:
         await close(other)
-        await close(holder)
     assert isinstance(failure, ReplayInterrupted)
     assert await projected_position(db) == 0
 
@@ -204,25 +200,20 @@ async def test_a_rebuild_that_follows_a_projector_goes_on_when_its_lock_comes_fr
     ledger: Ledger, db: Connection, database_url: str
 ) -> None:
     head, alone = await replayed_alone(ledger, db, database_url)
-    holder = await connect(database_url)
     rebuilt: list[Rebuilt] = []
 
     async def run_rebuild() -> None:
         rebuilt.append(await rebuild(database_url, batch_size=7, workers=2))
 
-    try:
-        # Stands for a projector that holds the lock, then stops before it replays anything.
-        assert await try_lock(holder)
-        async with anyio.create_task_group() as group:
-            group.start_soon(run_rebuild)
-            for _ in range(400):  # until the rebuild has emptied the views: at most 4 s
-                if not await db.fetchval("SELECT count(*) FROM views.statements"):
-                    break
-                await anyio.sleep(0.01)
-            await anyio.sleep(1.2)  # the rebuild follows meanwhile, the lock taken
-            assert await projected_position(db) == 0
-            await close(holder)
-    finally:
+    # Stands for a projector that holds the lock, then stops before it replays anything.
+    async with lock_held(database_url) as holder, anyio.create_task_group() as group:
+        group.start_soon(run_rebuild)
+        for _ in range(400):  # until the rebuild has emptied the views: at most 4 s
+            if not await db.fetchval("SELECT count(*) FROM views.statements"):
+                break
+            await anyio.sleep(0.01)
+        await anyio.sleep(1.2)  # the rebuild follows meanwhile, the lock taken
+        assert await projected_position(db) == 0
         await close(holder)
     assert [(r.events, r.by_this_process) for r in rebuilt] == [(head, True)]
     assert await projected_position(db) == head
