@@ -252,13 +252,14 @@ _DRAFT_FIELDS = tuple(StatementDraft.__dataclass_fields__)
 
 
 def _request(line: fmt.StatementLine, occurrences: fmt.Occurrences) -> StatementRequest:
-    body = StatementCreate(**fmt.fields_of(line, StatementCreate.__struct_fields__))
     fingerprint = line.request_digest
     if fingerprint is None and line.idempotency_key is not None:
+        body = StatementCreate(**fmt.fields_of(line, StatementCreate.__struct_fields__))
         fingerprint = body.fingerprint(line.claim_id)
     return StatementRequest(
         claim_id=line.claim_id,
-        draft=body.draft(),
+        # (A line is a request body with more fields: its draft takes the body's alone.)
+        draft=line.draft(),
         fingerprint=fingerprint,
         statement_id=fmt.record_id(line, occurrences),
         recorded_at=line.recorded_at,

@@ -8,6 +8,7 @@ same record every time the file is imported.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid5
@@ -114,10 +115,17 @@ def recorded_at_of(line: Line) -> datetime | None:
     return line.recorded_at
 
 
+_sorted = msgspec.json.Encoder(order="sorted")
+_NAMESPACE = IMPORTED.bytes
+
+
 def derived_id(line: Line) -> UUID:
-    """An id from the line's type and content, without when and by whom it was recorded."""
+    """An id from the line's type and content, without when and by whom it was recorded: the
+    name-based (version 5) UUID, in ``IMPORTED``, of the line's JSON with its keys sorted."""
     content = msgspec.structs.replace(line, recorded_at=None, recorded_by=None)
-    return uuid5(IMPORTED, msgspec.json.encode(content, order="sorted").decode())
+    # ``uuid5(IMPORTED, text)`` without decoding the JSON to text and encoding it back.
+    digest = hashlib.sha1(_NAMESPACE + _sorted.encode(content), usedforsecurity=False).digest()
+    return UUID(bytes=digest[:16], version=5)
 
 
 class Occurrences:
