@@ -235,7 +235,7 @@ class Ledger(Application[UUID]):
         """
         refuse_repeated_keys(requests)
         receipts: list[Receipt | None] = []
-        new: list[Statement] = []
+        new: list[Event] = []  # saved as events: the library checks an aggregate twice, these once
         for index, request in enumerate(requests):
             try:
                 if request.idempotency_key is not None:
@@ -246,7 +246,7 @@ class Ledger(Application[UUID]):
                     if existing is not None:
                         receipts.append(replayed(existing, request))
                         continue
-                new.append(self._new_statement(request, recorded_by=recorded_by))
+                new += self._new_statement(request, recorded_by=recorded_by).collect_events()
             except UnknownReference as error:
                 error.field = f"statements[{index}].{error.field}"
                 raise

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from uuid import UUID, uuid5
+from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 from claimledger.domain.errors import AlreadyWithdrawn, InvalidInput
 from claimledger.domain.values import Evidence, Stance, check_instant
@@ -67,17 +68,23 @@ class Statement(Aggregate):
         fingerprint: str | None = None,
         recorded_at: datetime | None = None,
     ) -> Statement:
+        # What the library's ``_create`` does, for the one class and event it is here (it
+        # would take their names apart and test which arguments go where, for each statement).
         fields = {name: getattr(draft, name) for name in StatementDraft.__dataclass_fields__}
-        return cls._create(
-            StatementRecorded,
-            id=statement_id,
-            timestamp=recorded_at,
+        fields.update(
+            originator_topic=_TOPIC,
+            originator_id=uuid4() if statement_id is None else statement_id,
+            originator_version=cls.INITIAL_VERSION,
+            timestamp=recorded_at or StatementRecorded.create_timestamp(),
             claim_id=claim_id,
             incident_id=incident_id,
             recorded_by=recorded_by,
             fingerprint=fingerprint,
-            **fields,
         )
+        event = StatementRecorded(**fields)
+        statement: Statement = event.mutate(None)
+        statement.pending_events.append(event)
+        return statement
 
     def withdraw(
         self, *, reason: str, recorded_by: UUID, recorded_at: datetime | None = None
@@ -107,6 +114,15 @@ class StatementRecorded(Aggregate.Created):
     # different request can be told apart from a retry.
     fingerprint: str | None
 
+    def mutate(self, aggregate: Any) -> Any:
+        """The statement this event begins. (The library's constructor would find the class by
+        its topic and match the event's fields against its init methods' signatures, for each
+        event: a statement's class and fields are known.)"""
+        statement = Statement.__new__(Statement)
+        statement.__base_init__(self.originator_id, self.originator_version, self.timestamp)
+        self.apply(statement)
+        return statement
+
     def apply(self, aggregate: Any) -> None:
         aggregate.claim_id = self.claim_id
         aggregate.incident_id = self.incident_id
@@ -123,3 +139,6 @@ class StatementWithdrawn(Aggregate.Event):
 
     def apply(self, aggregate: Any) -> None:
         aggregate.withdrawn = True
+
+
+_TOPIC = get_topic(Statement)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -165,3 +166,49 @@ def test_stored_topics_do_not_follow_the_package_and_old_ones_still_resolve(
     event = MsgspecMapper().to_domain_event(old)
     assert isinstance(event, StatementRecorded)
     assert isinstance(event.mutate(None), Statement)
+
+
+def test_a_statement_is_recorded_as_the_library_would_create_it(source: UUID) -> None:
+    draft = StatementDraft(
+        source_id=source, stance=Stance.DENIES, published_at=AN_HOUR_AGO, quote="Тёткино"
+    )
+    given: dict[str, Any] = {
+        "claim_id": uuid4(),
+        "incident_id": uuid4(),
+        "recorded_by": WRITER,
+        "fingerprint": "f" * 64,
+    }
+    for statement_id, recorded_at in ((uuid4(), AN_HOUR_AGO), (None, None)):
+        ours = Statement.record(
+            draft=draft, statement_id=statement_id, recorded_at=recorded_at, **given
+        )
+        (event,) = ours.collect_events()
+        theirs = Statement._create(
+            StatementRecorded,
+            id=event.originator_id,
+            timestamp=event.timestamp,
+            **given,
+            **{name: getattr(draft, name) for name in StatementDraft.__dataclass_fields__},
+        )
+        (expected,) = theirs.collect_events()
+        assert vars(event) == vars(expected)
+        assert type(event) is type(expected)
+        assert statement_id is None or event.originator_id == statement_id
+        assert recorded_at is None or event.timestamp == recorded_at
+        assert (ours.id, ours.version, ours.created_on, ours.modified_on) == (
+            theirs.id,
+            theirs.version,
+            theirs.created_on,
+            theirs.modified_on,
+        )
+        assert (ours.claim_id, ours.incident_id, ours.draft, ours.fingerprint) == (
+            theirs.claim_id,
+            theirs.incident_id,
+            theirs.draft,
+            theirs.fingerprint,
+        )
+        assert not ours.withdrawn
+        # Rebuilt from its event, as the repository rebuilds it.
+        again: object = event.mutate(None)
+        assert isinstance(again, Statement)
+        assert (again.id, again.version, again.draft) == (ours.id, 1, draft)
