@@ -192,10 +192,12 @@ async def incident_page(
             limit=TIMELINE_LIMIT,
         )
         items = [TimelineItem.of(r) for r in rows]
-        reasons = await withdrawals.reasons(
-            db, [i.id for i in items if i.withdrawn_at], known_at=moment.known_at
+        withdrawn = [i.id for i in items if i.withdrawn_at]
+        # (Most timelines hold no withdrawn statement: nothing to ask then.)
+        reasons = (
+            await withdrawals.reasons(db, withdrawn, known_at=moment.known_at) if withdrawn else {}
         )
-        sources = await _grades(db, items, read)
+        sources = await _grades(db, items, read) if items else {}
         changed = None
         if after is not None and not later:
             changed = await change_queries.between(
