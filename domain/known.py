@@ -21,6 +21,11 @@ class KnownIds:
     def has_source(self, source_id: UUID) -> bool:
         return source_id in self._sources
 
+    def unknown(self, claim_id: UUID, source_ids: set[UUID]) -> tuple[set[UUID], set[UUID]]:
+        """Which of a statement's claim and sources are not known to exist (yet)."""
+        claims = set() if claim_id in self._claim_incident else {claim_id}
+        return claims, {s for s in source_ids if s not in self._sources}
+
     def claim(self, claim_id: UUID, incident_id: UUID) -> None:
         if len(self._claim_incident) >= _KEPT:
             self._claim_incident.clear()

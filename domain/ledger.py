@@ -56,7 +56,7 @@ class Ledger(Application[UUID]):
     ) -> None:
         super().__init__(env)
         self.clock_skew = clock_skew
-        self._known = KnownIds()
+        self.known = KnownIds()
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Configure from the given settings only; the process environment is read elsewhere."""
@@ -70,9 +70,9 @@ class Ledger(Application[UUID]):
     def remember(self, *, claims: dict[UUID, UUID], sources: set[UUID]) -> None:
         """Learn ids that exist (claim to incident, sources) from a faster lookup than ours."""
         for claim_id, incident_id in claims.items():
-            self._known.claim(claim_id, incident_id)
+            self.known.claim(claim_id, incident_id)
         for source_id in sources:
-            self._known.source(source_id)
+            self.known.source(source_id)
 
     def create(self, aggregates: list[Source | Incident | Claim]) -> list[Receipt]:
         """Save new sources, incidents and claims in one transaction: all of them or none."""
@@ -90,9 +90,9 @@ class Ledger(Application[UUID]):
             raise Conflict("an id in this batch exists already") from error
         for aggregate in aggregates:
             if isinstance(aggregate, Claim):
-                self._known.claim(aggregate.id, aggregate.incident_id)
+                self.known.claim(aggregate.id, aggregate.incident_id)
             elif isinstance(aggregate, Source):
-                self._known.source(aggregate.id)
+                self.known.source(aggregate.id)
         return receipts
 
     # -- sources --------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ class Ledger(Application[UUID]):
             source_id=source_id,
         )
         receipt = self._save_new(source)
-        self._known.source(source.id)
+        self.known.source(source.id)
         return receipt
 
     def rate_source(
@@ -159,7 +159,7 @@ class Ledger(Application[UUID]):
             incident_id=incident_id, text=text, recorded_by=recorded_by, claim_id=claim_id
         )
         receipt = self._save_new(claim)
-        self._known.claim(claim.id, incident_id)
+        self.known.claim(claim.id, incident_id)
         return receipt
 
     def give_verdict(
@@ -308,18 +308,18 @@ class Ledger(Application[UUID]):
         )
 
     def _incident_of_claim(self, claim_id: UUID) -> UUID:
-        incident_id = self._known.incident_of(claim_id)
+        incident_id = self.known.incident_of(claim_id)
         if incident_id is None:
             incident_id = self._get(Claim, claim_id).incident_id
-            self._known.claim(claim_id, incident_id)
+            self.known.claim(claim_id, incident_id)
         return incident_id
 
     def _require_source(self, source_id: UUID, *, field: str) -> None:
-        if self._known.has_source(source_id):
+        if self.known.has_source(source_id):
             return
         if self._find(Source, source_id) is None:
             raise UnknownReference("source", source_id, field=field)
-        self._known.source(source_id)
+        self.known.source(source_id)
 
     def _find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         try:

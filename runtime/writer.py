@@ -65,10 +65,33 @@ class Writer:
     async def record_statement(self, request: StatementRequest, *, recorded_by: UUID) -> Receipt:
         """Record one statement, saved together with those recorded at the same time (see
         ``runtime.group_commit``); its receipt, with its position."""
-        prepared = await self.run(self.ledger.prepare_statement, request, recorded_by=recorded_by)
+        prepared = await self._prepared_here(request, recorded_by)
+        if prepared is None:
+            prepared = await self.run(
+                self.ledger.prepare_statement, request, recorded_by=recorded_by
+            )
         if isinstance(prepared, Receipt):
             return await self.positioned(prepared)
         return await self.positioned(await self.group.save(request, prepared))
+
+    async def _prepared_here(
+        self, request: StatementRequest, recorded_by: UUID
+    ) -> Receipt | Statement | None:
+        """The statement, built on the event loop when that needs no database but the lookup
+        made here: without an Idempotency-Key, a statement needs only its claim's incident and
+        its sources known to exist. None when the ledger's own lookups are needed (in a thread):
+        a key to look up, or an id not found."""
+        if request.idempotency_key is not None or not self._available():
+            return None
+        draft = request.draft
+        sources = {s for s in (draft.source_id, draft.via_source_id) if s is not None}
+        known = self.ledger.known
+        claims, unknown_sources = known.unknown(request.claim_id, sources)
+        if claims or unknown_sources:
+            await self.warm(claims, unknown_sources)
+            if any(known.unknown(request.claim_id, sources)):
+                return None
+        return self.ledger.prepare_statement(request, recorded_by=recorded_by)
 
     async def _save_apart(
         self, prepared: list[tuple[StatementRequest, Statement]]
