@@ -3,8 +3,8 @@ statements, one attempt each.
 
 The library inserts a batch as one array of a composite type, which psycopg encodes in Python,
 value by value (about 15 % of an import's time); this recorder passes four arrays (ids,
-versions, topics, states as bytea), which psycopg's C dumpers encode, and the server unnests
-them side by side.
+versions, topics, states as bytea) in binary form, which psycopg writes without quoting each
+value as text (a fifth of an import's CPU), and the server unnests them side by side.
 
 psycopg's pipeline mode stalls when one statement's parameters outgrow the socket buffer of a
 Unix-domain connection (the embedded server's): a batch of about 700 statements never returns.
@@ -84,7 +84,7 @@ class ChunkedApplicationRecorder(PostgresApplicationRecorder):
         super().__init__(*args, **kwargs)
         self.insert_arrays_statement = SQL(
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state)"
-            " SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[])"
+            " SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[])"
             " RETURNING notification_id"
         ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
 
