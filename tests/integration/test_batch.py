@@ -147,7 +147,7 @@ async def test_an_import_saves_batches_in_order_while_reading_the_next(
     database_url: str, tmp_path: Path
 ) -> None:
     # A key on the last line of one batch and again on the first of the next: a retry there,
-    # though the second batch is looked up while the first is being saved.
+    # though the second batch is read and built while the first is being saved.
     source_id, incident_id, claim_id = uuid4(), uuid4(), uuid4()
     entities: list[dict[str, Any]] = [
         {"type": "source", "id": str(source_id), "name": "Observers", "kind": "osint"},
