@@ -128,7 +128,7 @@ class Writer:
         if not claim_ids and not source_ids:
             return
         claims, sources = await events.claims_and_sources(self._pool, claim_ids | source_ids)
-        self.ledger.remember(claims=claims, sources=sources)
+        self.ledger.known.remember(claims=claims, sources=sources)
 
     async def unrecorded(self, requests: list[StatementRequest]) -> set[UUID]:
         """The ids of keyed statements not in the store yet, found in one query."""

@@ -20,7 +20,7 @@ from claimledger.domain.errors import (
     InvalidInput,
     UnknownReference,
 )
-from claimledger.domain.incident import IncidentDraft
+from claimledger.domain.incident import Incident, IncidentDraft
 from claimledger.domain.ledger import Ledger
 from claimledger.domain.receipts import StatementRequest
 from claimledger.domain.statement import Statement, StatementDraft, StatementRecorded
@@ -212,3 +212,29 @@ def test_a_statement_is_recorded_as_the_library_would_create_it(source: UUID) ->
         again: object = event.mutate(None)
         assert isinstance(again, Statement)
         assert (again.id, again.version, again.draft) == (ours.id, 1, draft)
+
+
+def test_a_ledger_stores_what_the_library_save_would() -> None:
+    # Its own writes put events in the store directly; the library's save beside them.
+    ours = Ledger({"MAPPER_TOPIC": "claimledger.store.codec:MsgspecMapper"})
+    theirs = Ledger({"MAPPER_TOPIC": "claimledger.store.codec:MsgspecMapper"})
+    incident = Incident.open(IncidentDraft(title="Raid"), recorded_by=WRITER)
+    twin = Incident.open(IncidentDraft(title="Raid"), recorded_by=WRITER, incident_id=incident.id)
+    (event,) = twin.pending_events
+    object.__setattr__(event, "timestamp", incident.pending_events[0].timestamp)
+    put = ours.create([incident])
+    saved = theirs.save(twin)
+    assert [(r.id, r.position) for r in put] == [
+        (r.domain_event.originator_id, r.notification.id) for r in saved
+    ]
+    assert ours.recorder.select_notifications(start=1, limit=10) == (
+        theirs.recorder.select_notifications(start=1, limit=10)
+    )
+
+
+def test_a_ledger_refuses_an_aggregate_cache_it_would_not_tend() -> None:
+    # Its writes skip the library's save, which is where a cache or snapshots are kept up.
+    with pytest.raises(ValueError, match="no aggregate cache"):
+        Ledger({"AGGREGATE_CACHE_MAXSIZE": "10"})
+    with pytest.raises(ValueError, match="no aggregate cache"):
+        Ledger({"IS_SNAPSHOTTING_ENABLED": "y"})
