@@ -82,7 +82,7 @@ class Statement(Aggregate):
             fingerprint=fingerprint,
         )
         event = StatementRecorded(**fields)
-        statement: Statement = event.mutate(None)
+        statement = event.begin(draft)
         statement.pending_events.append(event)
         return statement
 
@@ -118,19 +118,22 @@ class StatementRecorded(Aggregate.Created):
         """The statement this event begins. (The library's constructor would find the class by
         its topic and match the event's fields against its init methods' signatures, for each
         event: a statement's class and fields are known.)"""
+        return self.begin(
+            StatementDraft(
+                **{name: getattr(self, name) for name in StatementDraft.__dataclass_fields__}
+            )
+        )
+
+    def begin(self, draft: StatementDraft) -> Statement:
+        """The statement this event begins, whose draft (the event's fields) is ``draft``."""
         statement = Statement.__new__(Statement)
         statement.__base_init__(self.originator_id, self.originator_version, self.timestamp)
-        self.apply(statement)
+        statement.claim_id = self.claim_id
+        statement.incident_id = self.incident_id
+        statement.draft = draft
+        statement.fingerprint = self.fingerprint
+        statement.withdrawn = False
         return statement
-
-    def apply(self, aggregate: Any) -> None:
-        aggregate.claim_id = self.claim_id
-        aggregate.incident_id = self.incident_id
-        aggregate.draft = StatementDraft(
-            **{name: getattr(self, name) for name in StatementDraft.__dataclass_fields__}
-        )
-        aggregate.fingerprint = self.fingerprint
-        aggregate.withdrawn = False
 
 
 class StatementWithdrawn(Aggregate.Event):
