@@ -219,7 +219,8 @@ class Server:
 
     def status(self) -> dict[str, int]:
         """VmRSS and VmHWM in kB, summed over the process and every process it started (``serve``
-        runs its projector and dispatcher in processes of their own), and how many there are."""
+        runs its projector and dispatcher in processes of their own), how many there are, and
+        each one's VmRSS (as ``VmRSS <role>``, the role its command line names, else ``main``)."""
         values = {"VmRSS": 0, "VmHWM": 0, "processes": 0}
         try:
             root = psutil.Process(self.pid)
@@ -233,6 +234,9 @@ class Server:
                         name, _, rest = line.partition(":")
                         if name in ("VmRSS", "VmHWM"):
                             values[name] += int(rest.split()[0])
+                        if name == "VmRSS":
+                            own = f"VmRSS {_role(process)}"
+                            values[own] = values.get(own, 0) + int(rest.split()[0])
             except OSError:
                 continue
             values["processes"] += 1
@@ -271,3 +275,11 @@ def serve_argv(url: str, port: int, role: str = "all") -> list[str]:
 
 def bare_argv(url: str, port: int) -> list[str]:
     return [sys.executable, "-m", "bench.bare", "--database-url", url, "--port", str(port)]
+
+
+def _role(process: psutil.Process) -> str:
+    try:
+        argv = process.cmdline()
+    except psutil.Error:
+        return "main"
+    return argv[argv.index("--role") + 1] if "--role" in argv[:-1] else "main"

@@ -247,6 +247,11 @@ class Run:
         say(
             f"  RSS of {server.name} ({label}): {status.get('VmRSS', 0) / 1024:.1f} MB"
             f" in {status.get('processes', 0)} processes"
+            + "".join(
+                f", {name.removeprefix('VmRSS ')} {kb / 1024:.1f}"
+                for name, kb in status.items()
+                if name.startswith("VmRSS ")
+            )
         )
 
     # -- phases ---------------------------------------------------------------------------------
