@@ -26,7 +26,7 @@ from uuid import UUID
 import asyncpg
 
 from claimledger.domain.values import Stance
-from claimledger.projections.queries import search_plan
+from claimledger.projections.queries import search_memory, search_plan
 from claimledger.projections.queries.search_window import (
     QUERY,
     STATEMENT_WORDS,
@@ -64,6 +64,8 @@ _COLUMNS = (
     "recorded_at",
     "withdrawn_at",
     "title",
+    # Of a statement: where its kind's window began, when the window is full (``search_memory``).
+    "window_start",
     "document",
 )
 
@@ -124,7 +126,7 @@ def _incidents(sql: Params, filters: SearchFilter, moment: bool) -> str:
             "incident",
             f"t.incident_id, ts_rank(t.words, {QUERY}, 1), t.incident_id, NULL::uuid,"
             " NULL::uuid, NULL::text, NULL::text, NULL::timestamptz, NULL::timestamptz,"
-            " NULL::timestamptz, t.title,"
+            " NULL::timestamptz, t.title, NULL::timestamptz,"
             " concat_ws(E'\\n', t.title, t.summary, t.place ->> 'name')",
         )
         + f" FROM ({window(sql, 'incident_revisions', 't', _REVISION_ORDER, where, moment)}) t"
@@ -148,7 +150,8 @@ def _claims(sql: Params, filters: SearchFilter, moment: bool) -> str:
         _select(
             "claim",
             f"c.id, ts_rank(c.words, {QUERY}, 1), c.incident_id, c.id, NULL::uuid, NULL::text,"
-            " NULL::text, NULL::timestamptz, c.recorded_at, NULL::timestamptz, c.text, c.text",
+            " NULL::text, NULL::timestamptz, c.recorded_at, NULL::timestamptz, c.text,"
+            " NULL::timestamptz, c.text",
         )
         + f" FROM ({window(sql, 'claims', 'c', 'recorded_at id', where, moment)}) c"
     )
@@ -171,7 +174,8 @@ def _statements(sql: Params, filters: SearchFilter, moment: bool) -> str:
             f"s.id, ts_rank(s.words, {QUERY}, 1), s.incident_id, s.claim_id, s.source_id,"
             " s.stance, s.language, s.published_at, s.recorded_at,"
             " CASE WHEN $2::timestamptz IS NULL OR s.withdrawn_at <= $2 THEN s.withdrawn_at END,"
-            " NULL::text, s.quote",
+            f" NULL::text, CASE WHEN count(*) OVER () = {search_plan.WINDOW}"
+            " THEN min(s.recorded_at) OVER () END, s.quote",
         )
         + f" FROM ({window(sql, 'statements', 's', 'recorded_at id', where, moment)}) s"
     )
@@ -183,7 +187,8 @@ def _sources(sql: Params, filters: SearchFilter, moment: bool) -> str:
         _select(
             "source",
             f"s.id, ts_rank(s.words, {QUERY}, 1), NULL::uuid, NULL::uuid, s.id, NULL::text,"
-            " NULL::text, NULL::timestamptz, s.recorded_at, NULL::timestamptz, s.name, s.name",
+            " NULL::text, NULL::timestamptz, s.recorded_at, NULL::timestamptz, s.name,"
+            " NULL::timestamptz, s.name",
         )
         + f" FROM ({window(sql, 'sources', 's', 'recorded_at id', where, moment)}) s"
     )
@@ -194,11 +199,17 @@ _TABLES = dict(zip(KINDS, ("incident_revisions", "claims", "statements", "source
 
 
 async def _plan(
-    db: Db, tsquery: str, known_at: datetime | None, kinds: list[str], filters: SearchFilter
+    db: Db,
+    tsquery: str,
+    known_at: datetime | None,
+    kinds: list[str],
+    filters: SearchFilter,
+    begun: datetime | None,
 ) -> Params:
     """The parameters of this query, with how far to read the tables of ``kinds`` newest first
     and which a country narrows (``search_plan``); nothing read newest first when one incident
-    is searched (its texts are few)."""
+    is searched (its texts are few). ``begun``: where this search's last window of statements
+    began (``search_memory``)."""
     if filters.incident_id is not None:
         return Params(tsquery, known_at, {})
     shares = await search_plan.word_shares(db)
@@ -216,7 +227,12 @@ async def _plan(
         for t in ("claims", "statements")
         if filters.country is not None and search_plan.narrower(tsquery, shares.get(t), in_country)
     )
-    return Params(tsquery, known_at, reach, narrower)
+    since = {}
+    if begun is not None and reach.get("statements") is not None:
+        start = search_plan.begun_since(tsquery, shares.get("statements"), begun)
+        if start is not None:
+            since["statements"] = start
+    return Params(tsquery, known_at, reach, narrower, since)
 
 
 _BRANCHES = {
@@ -246,9 +262,18 @@ async def search(
             raise NoWords
         if not kinds:
             return []
-        sql = await _plan(connection, tsquery, known_at, kinds, filters)
+        # Searches as known now only: a window as known at a moment is read newest first from
+        # there, and the texts recorded since its start reach on to now.
+        remembered = (tsquery, filters.country, tuple(sorted(filters.stances)))
+        now = known_at is None and filters.incident_id is None
+        begun = search_memory.recall(db, remembered) if now else None
+        sql = await _plan(connection, tsquery, known_at, kinds, filters, begun)
         page = _page(sql, kinds, filters, known_at is not None, after, limit)
-        return list(await connection.fetch(page, *sql.params))
+        rows = list(await connection.fetch(page, *sql.params))
+    start = next((row["window_start"] for row in rows if row["window_start"] is not None), None)
+    if start is not None and now:
+        search_memory.learn(db, remembered, start)
+    return rows
 
 
 @asynccontextmanager

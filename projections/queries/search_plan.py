@@ -18,8 +18,10 @@ from __future__ import annotations
 import math
 import re
 import time
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import asyncpg
 
@@ -60,24 +62,31 @@ class _Cache:
     tables: dict[str, WordShares] = field(default_factory=dict)
     # The share of incidents in each country, and of statements of each stance.
     values: dict[str, dict[str, float]] = field(default_factory=dict)
+    # The bounds of the histogram of statements' recorded_at, oldest first: each part between
+    # two holds about as many statements.
+    recorded: list[datetime] = field(default_factory=list)
 
 
 _cache = _Cache()
 
 # The rows: as the statistics collector counts them (kept as rows come and go; a rebuild's
 # TRUNCATE leaves ``reltuples`` unknown until the next ANALYZE), or as ANALYZE last saw them.
-# With them, the common countries of incidents and stances of statements, for the filters.
+# With them, the common countries of incidents and stances of statements, for the filters, and
+# the histogram of statements' recorded_at, for windows that begin where the last one did.
 _STATS = """
 SELECT s.tablename, s.attname, greatest(c.reltuples, t.n_live_tup) AS rows,
        CASE WHEN s.attname = 'words' THEN s.most_common_elems::text::text[]
             ELSE s.most_common_vals::text::text[] END AS elems,
        CASE WHEN s.attname = 'words' THEN s.most_common_elem_freqs
-            ELSE s.most_common_freqs END AS freqs
+            ELSE s.most_common_freqs END AS freqs,
+       CASE WHEN s.attname = 'recorded_at' THEN s.histogram_bounds::text::timestamptz[]
+            END AS bounds
 FROM pg_stats s
 JOIN pg_stat_user_tables t ON t.schemaname = s.schemaname AND t.relname = s.tablename
 JOIN pg_class c ON c.oid = t.relid
 WHERE s.schemaname = 'views' AND (s.attname = 'words'
-    OR (s.tablename, s.attname) IN (('incidents', 'country'), ('statements', 'stance')))
+    OR (s.tablename, s.attname) IN (('incidents', 'country'), ('statements', 'stance'),
+                                    ('statements', 'recorded_at')))
 """
 
 
@@ -88,16 +97,19 @@ async def word_shares(db: Db) -> dict[str, WordShares]:
     if now - _cache.read_at < _STATS_SECONDS:
         return _cache.tables
     rows: list[asyncpg.Record] = list(await db.fetch(_STATS))
-    tables, values = {}, {}
+    tables, values, recorded = {}, {}, []
     for row in rows:
         elems, freqs = row["elems"] or [], row["freqs"] or []
         # (After the words' shares come three more numbers: the least, the greatest, nulls.)
         shares = dict(zip(elems, freqs, strict=False))
         if row["attname"] == "words":
             tables[row["tablename"]] = WordShares(rows=max(0.0, float(row["rows"])), shares=shares)
+        elif row["attname"] == "recorded_at":
+            recorded = list(row["bounds"] or [])
         else:
             values[row["attname"]] = shares
     _cache.read_at, _cache.tables, _cache.values = now, tables, values
+    _cache.recorded = recorded
     return tables
 
 
@@ -218,3 +230,21 @@ def reach(
     # last year's news), it may go as far as costs what the index would, then the index
     # answers: at most twice the index's cost, and mostly far less.
     return math.ceil(max(_REACH * WINDOW / share, by_index / _SCAN_COST))
+
+
+def begun_since(tsquery: str, shares: WordShares | None, start: datetime) -> datetime | None:
+    """Where to ask the words index for a window of statements that last began at ``start``
+    (``search_memory``): the histogram's bound at or before it, when finding the matches among
+    the statements recorded since costs less than reading those newest first; else None.
+
+    (The bound, not ``start``: a statement written with the bound is planned for what the bound
+    holds, and bounds are few.)"""
+    bounds = _cache.recorded
+    at = bisect_right(bounds, start) - 1
+    if shares is None or at < 0 or len(bounds) < 2:
+        return None
+    since = shares.rows * (len(bounds) - 1 - at) / (len(bounds) - 1)
+    matches = estimate(tsquery, shares) * shares.rows
+    if (matches + since) * _ENTRY_COST + WINDOW >= since * _SCAN_COST:
+        return None
+    return bounds[at]

@@ -1,7 +1,9 @@
 """One kind's newest matches for a search: the statement that reads them, and its parameters.
 
 Of each kind, a search ranks the ``search_plan.WINDOW`` most recently recorded texts that match:
-found through the words index, or by reading the texts newest first (``search_plan.reach``).
+found through the words index, or by reading the texts newest first (``search_plan.reach``), or
+through the words index among the texts recorded since the same search's last window began
+(``search_memory``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Params:
         known_at: datetime | None,
         reach: dict[str, int | None],
         narrower: frozenset[str] = frozenset(),
+        since: dict[str, datetime] | None = None,
     ) -> None:
         self.params: list[Any] = [tsquery, known_at]
         # How far to read each table newest first (``search_plan.reach``); absent: by its index.
@@ -44,6 +47,9 @@ class Params:
         self.narrower = narrower
         # What each table's words index is asked, when not its words and the query.
         self.asked: dict[str, str] = {}
+        # The tables whose window lies among the texts recorded at this moment or later
+        # (``search_plan.begun_since``): the words index finds the matches there.
+        self.since = since or {}
 
     def __call__(self, value: Any) -> str:
         self.params.append(value)
@@ -71,16 +77,21 @@ def window(
     """The ``WINDOW`` most recently recorded rows of ``views.<table>`` (as ``alias``) that hold
     the query's words and meet ``where``, newest first by ``order``.
 
-    Found through the words index; or, when the words are common, by reading the table newest
-    first (as known at $2, from there) until ``WINDOW`` match, giving up after its reach (the
-    index then answers). Both give the same rows."""
+    Found through the words index (among the texts recorded since ``sql.since`` names, if it
+    names the table); or, when the words are common, by reading the table newest first (as known
+    at $2, from there) until ``WINDOW`` match, giving up after its reach (the index then
+    answers). Each gives the same rows."""
     order_by = f"ORDER BY {', '.join(f'{alias}.{column} DESC' for column in order.split())}"
     ordered = f"{order_by} LIMIT {WINDOW}"
     bounded = f" WHERE {alias}.recorded_at <= $2" if moment else ""
     words = f"{alias}.words @@ {QUERY}"
     indexed = table in sql.narrower
     asked = sql.asked.get(table, words)
-    matched = " AND ".join([asked, *(_either(w, indexed) for w in where)])
+    since = sql.since.get(table)
+    # (A moment written out: the plan is made for the few texts it leaves, a bitmap of them
+    # beside the words'. ``search_plan.begun_since`` gives few distinct moments.)
+    recent = [] if since is None else [f"{alias}.recorded_at >= '{since.isoformat()}'::timestamptz"]
+    matched = " AND ".join([asked, *recent, *(_either(w, indexed) for w in where)])
     # Through the words index alone: OFFSET 0 keeps the planner from reading the table newest
     # first for the LIMIT, or by the moment, in the hope of meeting matches soon (whether they
     # are common is for the branch below to decide).
@@ -89,7 +100,7 @@ def window(
         f" {alias}{bounded} {ordered}"
     )
     reach = sql.reach.get(table)
-    if reach is None:
+    if reach is None or since is not None:
         return by_index
     # A power of two: few distinct statements for the server to plan and keep.
     rows = 1 << max(0, reach - 1).bit_length()
