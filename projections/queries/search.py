@@ -17,6 +17,7 @@ description current then, a statement withdrawn only if withdrawn by then.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -257,7 +258,7 @@ async def search(
     word to search for."""
     kinds = filters.searched()
     async with _generic_plans(db) as connection:
-        tsquery = await connection.fetchval(f"SELECT {_PARSED}::text", text)
+        tsquery = await _parsed(connection, text)
         if not tsquery:
             raise NoWords
         if not kinds:
@@ -274,6 +275,24 @@ async def search(
     if start is not None and now:
         search_memory.learn(db, remembered, start)
     return rows
+
+
+# The texts last searched for, as PostgreSQL parsed them (the same text always parses the same).
+_PARSED_KEPT = 2048
+_parsings: OrderedDict[str, str] = OrderedDict()
+
+
+async def _parsed(connection: Db, text: str) -> str:
+    """``text`` as a tsquery's text form; empty when it holds no word to search for."""
+    tsquery = _parsings.get(text)
+    if tsquery is None:
+        tsquery = str(await connection.fetchval(f"SELECT {_PARSED}::text", text) or "")
+        _parsings[text] = tsquery
+        if len(_parsings) > _PARSED_KEPT:
+            _parsings.popitem(last=False)
+    else:
+        _parsings.move_to_end(text)
+    return tsquery
 
 
 @asynccontextmanager

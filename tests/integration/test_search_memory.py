@@ -84,3 +84,20 @@ async def test_a_search_asked_again_finds_the_same_hits_among_the_recent(
     assert set(later[0]) == await _newest(db, "zorbax quintel %")
     assert len(set(later[0]) - set(first[0])) == 50
     assert later[1] == first[1]
+
+
+async def test_a_text_searched_again_is_not_parsed_again(services: Services) -> None:
+    pool = services.reads.searches
+    texts = ["Тёткино захвачено", "the", "Тёткино захвачено"]
+    for text in texts:
+        try:
+            await _statement_ids(pool, text)
+        except search_queries.NoWords:
+            assert text == "the"
+    assert search_queries._parsings["Тёткино захвачено"] == "'теткин' & 'захвач'"
+    assert search_queries._parsings["the"] == ""
+    # Asked of PostgreSQL once, then taken from memory (no connection to ask): the same text
+    # parses the same.
+    nothing: Any = None
+    for text in texts:
+        assert await search_queries._parsed(nothing, text) == search_queries._parsings[text]
