@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import anyio
 import asyncpg
@@ -83,3 +84,26 @@ async def event_count(database_url: str, aggregate_id: str | None = None) -> int
         await connection.close()
     assert isinstance(total, int)
     return total
+
+
+def import_lines(statements: int, quote: str = "line {n}") -> list[dict[str, Any]]:
+    """An import file's lines: a source, an incident, a claim of it, and that many statements
+    asserting the claim (the n-th quoting ``quote`` with n)."""
+    source_id, incident_id, claim_id = uuid4(), uuid4(), uuid4()
+    lines: list[dict[str, Any]] = [
+        {"type": "source", "id": str(source_id), "name": "Observers", "kind": "osint"},
+        {"type": "incident", "id": str(incident_id), "title": "Shelling"},
+        {"type": "claim", "id": str(claim_id), "incident_id": str(incident_id), "text": "It"},
+    ]
+    lines += [
+        {
+            "type": "statement",
+            "claim_id": str(claim_id),
+            "source_id": str(source_id),
+            "stance": "asserts",
+            "published_at": "2024-03-12T10:00:00Z",
+            "quote": quote.format(n=n),
+        }
+        for n in range(statements)
+    ]
+    return lines

@@ -29,7 +29,7 @@ from claimledger.store.events import head_position
 from claimledger.store.recorder import keeping_moments
 from tests.conftest import Databases
 from tests.e2e.processes import environment
-from tests.helpers import event_count
+from tests.helpers import event_count, import_lines
 
 KEEP = "--keep-recorded-at"
 MOMENTS = [
@@ -271,23 +271,7 @@ async def test_running_an_import_again_skips_what_is_recorded(
 async def test_a_bad_line_after_saved_batches_then_the_fixed_file_completes(
     database_url: str, tmp_path: Path
 ) -> None:
-    source_id, incident_id, claim_id = uuid4(), uuid4(), uuid4()
-    lines: list[dict[str, Any]] = [
-        {"type": "source", "id": str(source_id), "name": "Observers", "kind": "osint"},
-        {"type": "incident", "id": str(incident_id), "title": "Shelling"},
-        {"type": "claim", "id": str(claim_id), "incident_id": str(incident_id), "text": "It"},
-    ]
-    lines += [
-        {
-            "type": "statement",
-            "claim_id": str(claim_id),
-            "source_id": str(source_id),
-            "stance": "asserts",
-            "published_at": "2024-03-12T10:00:00Z",
-            "quote": f"report {n}",
-        }
-        for n in range(1500)
-    ]
+    lines = import_lines(1500, quote="report {n}")
     broken = [*lines[:1200], {**lines[1200], "stance": "maybe"}, *lines[1201:]]
     failed = await claimledger(
         "import", str(ndjson(tmp_path / "a.ndjson", broken)), url=database_url

@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import msgspec
 import pytest
@@ -17,29 +16,15 @@ from claimledger.cli.importer import Imported, import_file
 from claimledger.cli.reading import BATCH, ImportFailed
 from claimledger.runtime.bootstrap import Services
 from claimledger.runtime.keys import SYSTEM_KEY_ID
-from tests.helpers import event_count
+from tests.helpers import event_count, import_lines
 
 pytestmark = pytest.mark.anyio
 
 
 def _file(path: Path, statements: int, *, bad_at: int | None = None) -> Path:
-    source_id, incident_id, claim_id = uuid4(), uuid4(), uuid4()
-    lines: list[dict[str, Any]] = [
-        {"type": "source", "id": str(source_id), "name": "Observers", "kind": "osint"},
-        {"type": "incident", "id": str(incident_id), "title": "Shelling"},
-        {"type": "claim", "id": str(claim_id), "incident_id": str(incident_id), "text": "It"},
-    ]
-    lines += [
-        {
-            "type": "statement",
-            "claim_id": str(claim_id),
-            "source_id": str(source_id),
-            "stance": "maybe" if n == bad_at else "asserts",
-            "published_at": "2024-03-12T10:00:00Z",
-            "quote": f"line {n}",
-        }
-        for n in range(statements)
-    ]
+    lines = import_lines(statements)
+    if bad_at is not None:
+        lines[3 + bad_at]["stance"] = "maybe"
     path.write_bytes(b"".join(msgspec.json.encode(line) + b"\n" for line in lines))
     return path
 
