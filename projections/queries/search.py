@@ -17,7 +17,6 @@ description current then, a statement withdrawn only if withdrawn by then.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -278,20 +277,15 @@ async def search(
 
 
 # The texts last searched for, as PostgreSQL parsed them (the same text always parses the same).
-_PARSED_KEPT = 2048
-_parsings: OrderedDict[str, str] = OrderedDict()
+_parsings: search_memory.Kept[str, str] = search_memory.Kept(2048)
 
 
 async def _parsed(connection: Db, text: str) -> str:
     """``text`` as a tsquery's text form; empty when it holds no word to search for."""
-    tsquery = _parsings.get(text)
+    tsquery = _parsings.recall(text)
     if tsquery is None:
         tsquery = str(await connection.fetchval(f"SELECT {_PARSED}::text", text) or "")
-        _parsings[text] = tsquery
-        if len(_parsings) > _PARSED_KEPT:
-            _parsings.popitem(last=False)
-    else:
-        _parsings.move_to_end(text)
+        _parsings.keep(text, tsquery)
     return tsquery
 
 

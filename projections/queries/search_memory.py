@@ -10,7 +10,8 @@ is full; asked again, the words index finds its matches among those recorded sin
 (``search_plan.begun_since`` decides when that is cheaper). The hits are the same either way.
 
 What is remembered is kept with the pool it was learned through (a pool serves one database),
-and forgotten with it; at most ``KEPT`` searches a pool, the least recently used go first.
+and forgotten with it; at most ``KEPT`` searches a pool, the least recently used go first
+(``Kept``, which also keeps the texts a search parsed).
 """
 
 from __future__ import annotations
@@ -18,12 +19,36 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 KEPT = 1024
 
-_starts: WeakKeyDictionary[Any, OrderedDict[Hashable, datetime]] = WeakKeyDictionary()
+
+class Kept(OrderedDict[K, V]):
+    """At most ``most`` entries; the least recently used is forgotten first."""
+
+    def __init__(self, most: int) -> None:
+        super().__init__()
+        self.most = most
+
+    def recall(self, key: K) -> V | None:
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+    def keep(self, key: K, value: V) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        if len(self) > self.most:
+            self.popitem(last=False)
+
+
+_starts: WeakKeyDictionary[Any, Kept[Hashable, datetime]] = WeakKeyDictionary()
 
 
 def recall(pool: Any, search: Hashable) -> datetime | None:
@@ -32,19 +57,13 @@ def recall(pool: Any, search: Hashable) -> datetime | None:
         starts = _starts.get(pool)
     except TypeError:  # a connection given as it is, which is not remembered by
         return None
-    if starts is None or search not in starts:
-        return None
-    starts.move_to_end(search)
-    return starts[search]
+    return None if starts is None else starts.recall(search)
 
 
 def learn(pool: Any, search: Hashable, start: datetime) -> None:
     """The window of ``search`` through ``pool`` began at ``start`` (it held ``WINDOW``)."""
     try:
-        starts = _starts.setdefault(pool, OrderedDict())
+        starts = _starts.setdefault(pool, Kept(KEPT))
     except TypeError:
         return
-    starts[search] = start
-    starts.move_to_end(search)
-    if len(starts) > KEPT:
-        starts.popitem(last=False)
+    starts.keep(search, start)
