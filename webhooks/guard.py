@@ -57,6 +57,7 @@ def check_url(url: str) -> None:
         raise ValueError("a webhook URL needs a host")
     if parts.username or parts.password:
         raise ValueError("a webhook URL cannot carry credentials")
+    _ = parts.port  # a port that is not a number from 0 to 65535 raises ValueError here
 
 
 # IPv6 prefixes that carry an IPv4 address inside; they are judged by the address they carry.

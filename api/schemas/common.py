@@ -28,7 +28,10 @@ Aware = Annotated[
 ]
 # Every free text refuses NUL (U+0000), which PostgreSQL cannot keep in text or jsonb.
 NO_NUL = r"^[^\x00]*$"
-Url = Annotated[str, Meta(max_length=2048, pattern=r"^https?://[^\x00-\x20\x7f]+$")]
+# An absolute http(s) URL with a host: no space or control character anywhere, and no bracket in
+# the host (an IPv6 literal, or half of one, which URL parsers refuse or read differently).
+URL_PATTERN = r"^https?://[^\x00-\x20\x7f/?#\[\]]+(?:[/?#][^\x00-\x20\x7f]*)?$"
+Url = Annotated[str, Meta(max_length=2048, pattern=URL_PATTERN)]
 Name = Annotated[str, Meta(min_length=1, max_length=300, pattern=NO_NUL)]
 ShortText = Annotated[str, Meta(min_length=1, max_length=2000, pattern=NO_NUL)]
 LongText = Annotated[str, Meta(min_length=1, max_length=20_000, pattern=NO_NUL)]

@@ -9,12 +9,10 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta, Struct
 
-from claimledger.api.schemas.common import NO_NUL, FromRow, Row, Strict
+from claimledger.api.schemas.common import NO_NUL, URL_PATTERN, FromRow, Row, Strict
 from claimledger.projections.outbox import EventType
 
-WebhookUrl = Annotated[
-    str, Meta(min_length=8, max_length=2048, pattern=r"^https?://[^\x00-\x20\x7f]+$")
-]
+WebhookUrl = Annotated[str, Meta(min_length=8, max_length=2048, pattern=URL_PATTERN)]
 EventTypes = Annotated[list[EventType], Meta(min_length=1, max_length=5)]
 IncidentIds = Annotated[list[UUID], Meta(min_length=1, max_length=1000)]
 Description = Annotated[str, Meta(max_length=500, pattern=NO_NUL)]

@@ -174,6 +174,45 @@ async def test_nul_in_a_statement_alone_or_in_a_batch_is_a_422_naming_the_field(
     assert problem["field"] == f"statements[1].{field}"
 
 
+# URLs no parser reads as one: a host with a bracket (half an IPv6 literal), no host at all.
+BAD_URLS = ["http://[", "https://a[b]/x", "http:///nohost", "https://"]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+async def test_a_url_without_a_plain_host_is_a_422_naming_the_field(
+    client: Client, keys: Keys, targets: Targets, database_url: str, url: str
+) -> None:
+    writes: list[tuple[str, str, dict[str, Any], str]] = [
+        ("POST", "/v1/sources", {"name": "A", "kind": "media", "url": url}, "url"),
+        (
+            "POST",
+            f"/v1/claims/{targets.claim}/statements",
+            statement_body(targets, url=url),
+            "url",
+        ),
+        (
+            "POST",
+            f"/v1/claims/{targets.claim}/statements",
+            statement_body(targets, evidence=[{"kind": "video", "url": url}]),
+            "evidence[0].url",
+        ),
+        ("POST", "/v1/webhooks", {"url": url, "event_types": ["incident.opened"]}, "url"),
+    ]
+    for method, path, body, field in writes:
+        problem = await refused(client, keys, database_url, method, path, body)
+        assert problem["field"] == field, (path, problem)
+
+
+@pytest.mark.parametrize("url", ["https://example.org:port/hook", "https://example.org:99999/"])
+async def test_a_webhook_url_with_a_port_that_is_no_port_is_a_422(
+    client: Client, keys: Keys, database_url: str, url: str
+) -> None:
+    body = {"url": url, "event_types": ["incident.opened"]}
+    problem = await refused(client, keys, database_url, "POST", "/v1/webhooks", body)
+    assert problem["field"] == "url"
+    assert "Port" in problem["detail"]
+
+
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
